@@ -1,0 +1,3 @@
+export { SerialQueue } from './serial-queue.js';
+export type { SerialQueueOptions, RunOptions, SerialQueueMetrics, QueueLogger } from './serial-queue.js';
+export { LockReentryError } from './errors.js';
