@@ -1,0 +1,66 @@
+/**
+ * The narrow file-system seam: every disk operation of the EncryptionService
+ * goes through one of these functions, so a test can make exactly one of
+ * them fail (ENOSPC on write, EIO on fsync, EXDEV on rename...) for one
+ * service instance, on the real file system, without mocking `fs`.
+ */
+import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+
+/** Node's promise-based file handle, re-exported for seam implementations. */
+export type { FileHandle } from 'node:fs/promises';
+
+/** The file-system operations the service uses; errors must keep Node's `code`. */
+export interface FileSystem {
+  /** Opens a file (or, with flags 'r', a directory for fsync). */
+  open(path: string, flags: string, mode?: number): Promise<FileHandle>;
+  /** Writes every byte of `data` at the handle's position. */
+  write(handle: FileHandle, data: Uint8Array): Promise<void>;
+  /** fchmod: sets the mode exactly, whatever the umask took away at open. */
+  chmod(handle: FileHandle, mode: number): Promise<void>;
+  /** fsync of a file or directory handle. */
+  fsync(handle: FileHandle): Promise<void>;
+  close(handle: FileHandle): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  /** Hard link; fails with EEXIST when `to` exists (the exclusive publish of a key file). */
+  link(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
+  /** Creates the directory and any missing parents with `mode`. */
+  mkdir(path: string, mode: number): Promise<void>;
+  /** Reads a whole file as UTF-8. */
+  readFile(path: string): Promise<string>;
+  readdir(path: string): Promise<string[]>;
+  /** The physical path, resolving symlinks and `..` as the kernel does. */
+  realpath(path: string): Promise<string>;
+}
+
+/** The real file system: thin wrappers over `node:fs/promises`. */
+export const nodeFileSystem: Readonly<FileSystem> = Object.freeze({
+  open: (path: string, flags: string, mode?: number) => fsp.open(path, flags, mode),
+  write: async (handle: FileHandle, data: Uint8Array) => {
+    await handle.writeFile(data);
+  },
+  chmod: (handle: FileHandle, mode: number) => handle.chmod(mode),
+  fsync: (handle: FileHandle) => handle.sync(),
+  close: (handle: FileHandle) => handle.close(),
+  rename: (from: string, to: string) => fsp.rename(from, to),
+  link: (from: string, to: string) => fsp.link(from, to),
+  unlink: (path: string) => fsp.unlink(path),
+  mkdir: async (path: string, mode: number) => {
+    await fsp.mkdir(path, { recursive: true, mode });
+  },
+  readFile: (path: string) => fsp.readFile(path, 'utf8'),
+  readdir: (path: string) => fsp.readdir(path),
+  realpath: (path: string) => fsp.realpath(path),
+});
+
+/** The real file system with some functions replaced; the overrides object is copied, never kept. */
+export function createFileSystem(overrides: Partial<FileSystem> = {}): Readonly<FileSystem> {
+  return Object.freeze({ ...nodeFileSystem, ...overrides });
+}
+
+/** The `code` of a Node system error, or undefined. */
+export function errorCode(error: unknown): string | undefined {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}
