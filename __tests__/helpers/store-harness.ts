@@ -1,0 +1,98 @@
+/**
+ * Shared tools for the store suites: a temp directory per test, a fast
+ * EncryptionService on it, fake timers that leave real I/O alone, a logger
+ * that records, and a reader that decrypts a store file as it is on disk.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { EncryptionService } from '../../lib/encryption-service.js';
+import type { EncryptionServiceSeam } from '../../lib/encryption-types.js';
+import { nodeFileSystem } from '../../lib/fs-seam.js';
+import type { StoreLogger } from '../../lib/stores/store-logger.js';
+
+import { drain } from './queue-harness.js';
+
+export { deferred, drain, track } from './queue-harness.js';
+
+export const TEST_KEY = 'test-key-stores-0123456789abcdef';
+
+export function makeTempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'ssm-'));
+}
+
+export function removeTempDir(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** An initialised service on `dir`; `durable: false` keeps the suites fast. */
+export async function createService(dir: string, seam: EncryptionServiceSeam = {}): Promise<EncryptionService> {
+  const service = new EncryptionService({ encryptionKey: TEST_KEY, keyStoragePath: path.join(dir, 'key'), durable: false }, seam);
+  await service.initialize();
+  return service;
+}
+
+/**
+ * Fake timers for debounces and expiry; nextTick, setImmediate and
+ * queueMicrotask stay real so file I/O and promise chains complete on their own.
+ */
+export function useFakeTimersWithRealIo(): void {
+  jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+}
+
+export interface StoreLogEntry {
+  readonly level: 'warn' | 'error';
+  readonly fields: Record<string, unknown>;
+  readonly message: string;
+}
+
+/** A StoreLogger that keeps every call. */
+export function recordingStoreLogger(): StoreLogger & { readonly entries: StoreLogEntry[]; text(): string } {
+  const entries: StoreLogEntry[] = [];
+  return {
+    entries,
+    text: () => JSON.stringify(entries),
+    warn: (fields, message) => void entries.push({ level: 'warn', fields: { ...fields }, message }),
+    error: (fields, message) => void entries.push({ level: 'error', fields: { ...fields }, message }),
+  };
+}
+
+/** The plaintext JSON of a store file as it is on disk, or null when there is none. */
+export async function readStoreFile(service: EncryptionService, filePath: string): Promise<Record<string, unknown> | null> {
+  const text = await service.decryptFromFile(filePath);
+  return text === null ? null : (JSON.parse(text) as Record<string, unknown>);
+}
+
+/** An error shaped like Node's, with a `code`. */
+export function fsError(code: string, syscall = 'write'): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${code}: injected fault, ${syscall}`), { code, syscall });
+}
+
+/** A seam whose file writes fail with `code` while `failWith(code)` is set; `failWith(undefined)` heals it. */
+export function switchableWriteFault(): { readonly seam: EncryptionServiceSeam; failWith(code: string | undefined): void } {
+  let failure: string | undefined;
+  return {
+    seam: {
+      fileSystem: {
+        write: async (handle, data) => {
+          if (failure !== undefined) throw fsError(failure);
+          await nodeFileSystem.write(handle, data);
+        },
+      },
+    },
+    failWith: (code) => void (failure = code),
+  };
+}
+
+/**
+ * Waits until background saves have settled: a save queued behind another is
+ * handed to the service a few promise reactions after the first one's write,
+ * so one idle moment of the service is not enough; a real macrotask turn
+ * (drain) runs those reactions before looking again.
+ */
+export async function settleBackgroundSaves(service: EncryptionService): Promise<void> {
+  do {
+    await service.waitForPendingWrites();
+    await drain();
+  } while (service.hasPendingWrites());
+}

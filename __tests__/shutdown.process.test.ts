@@ -1,0 +1,117 @@
+/**
+ * Stores inside real processes, against the BUILT package (`npm run build`
+ * first): SIGTERM with saves in flight loses nothing acknowledged, importing
+ * installs nothing, and a pending debounce never keeps a process alive.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PersistentClientStore } from '../lib/stores/client-store.js';
+import { PersistentRefreshTokenStore } from '../lib/stores/refresh-token-store.js';
+import { PersistentSessionStore } from '../lib/stores/session-store.js';
+import { createService, makeTempDir, removeTempDir, TEST_KEY } from './helpers/store-harness.js';
+
+const FIXTURES = path.join(__dirname, 'fixtures');
+const CHILD_TIMEOUT_MS = 20_000;
+/** Acknowledgements to collect before the signal: enough that saves of every store are in flight. */
+const ACKS_BEFORE_SIGNAL = 600;
+
+let dir: string;
+
+beforeEach(() => {
+  dir = makeTempDir();
+});
+
+afterEach(() => {
+  removeTempDir(dir);
+});
+
+interface Exit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs a fixture, killed if it outlives CHILD_TIMEOUT_MS. `onLine` sees each
+ * stdout line as it arrives and gets the child to signal it.
+ */
+function runFixture(name: string, args: string[], onLine?: (line: string, kill: (signal: NodeJS.Signals) => void) => void): Promise<Exit> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(FIXTURES, name), ...args], { timeout: CHILD_TIMEOUT_MS });
+    let stdout = '';
+    let stderr = '';
+    let partial = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) onLine?.(line, (signal) => child.kill(signal));
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+describe('graceful shutdown in a real process (behaviour 8, FR-4)', () => {
+  test('SIGTERM with saves in flight on all three stores: exit 0, and a restart has every change acknowledged before the signal', async () => {
+    const acked = { sessions: new Set<string>(), deletedSessions: new Set<string>(), tokens: new Set<string>(), rotated: new Set<string>(), clients: new Set<string>() };
+    const keys: Record<string, keyof typeof acked> = {
+      session: 'sessions', 'session-deleted': 'deletedSessions', token: 'tokens', rotated: 'rotated', client: 'clients',
+    };
+    let count = 0;
+    let isSignalled = false;
+    const exit = await runFixture('server-stores.mjs', [dir, TEST_KEY], (line, kill) => {
+      if (isSignalled) return;
+      const [kind = '', id = ''] = line.split(' ');
+      const set = keys[kind];
+      if (set === undefined) return;
+      acked[set].add(id);
+      count += 1;
+      if (count >= ACKS_BEFORE_SIGNAL) {
+        isSignalled = true;
+        kill('SIGTERM');
+      }
+    });
+    expect({ code: exit.code, signal: exit.signal, stderr: exit.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+    expect(isSignalled).toBe(true);
+    expect(exit.stdout).not.toContain('error');
+    expect(acked.clients.size).toBeGreaterThan(0);
+
+    const service = await createService(dir);
+    const sessions = new PersistentSessionStore(service, path.join(dir, 'oauth_sessions.enc'), { maxSessions: 1_000_000 });
+    const tokens = new PersistentRefreshTokenStore({ expirySeconds: 3600 }, service, path.join(dir, 'oauth_refresh_tokens.enc'));
+    const clients = new PersistentClientStore({ allowedRedirectUris: ['*'] }, service, path.join(dir, 'oauth_clients.enc'));
+    await Promise.all([sessions.loadFromStorage(), tokens.loadFromStorage(), clients.loadFromStorage()]);
+    const missing: string[] = [];
+    for (const id of acked.sessions) {
+      const isExpected = !acked.deletedSessions.has(id);
+      if ((sessions.getSession(id) !== null) !== isExpected) missing.push(`session ${isExpected ? 'lost' : 'resurrected'}`);
+    }
+    for (const token of acked.tokens) {
+      const isExpected = !acked.rotated.has(token);
+      if ((await tokens.validateToken(token, 'client-a')).valid !== isExpected) missing.push(`token ${isExpected ? 'lost' : 'still valid after rotation'}`);
+    }
+    for (const id of acked.clients) if ((await clients.getClient(id)) === null) missing.push('client lost');
+    expect(missing).toEqual([]);
+  });
+});
+
+describe('nothing happens on import (behaviour 8, 9)', () => {
+  test('importing the package and constructing the stores adds no listener, handle or timer', async () => {
+    const exit = await runFixture('store-import.mjs', []);
+    expect(exit.code).toBe(0);
+    const { before, after } = JSON.parse(exit.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+    expect(after).toEqual(before);
+  });
+
+  test('a change waiting on a long debounce does not keep the process alive', async () => {
+    const exit = await runFixture('store-unref.mjs', [dir]);
+    expect({ code: exit.code, signal: exit.signal }).toEqual({ code: 0, signal: null });
+    expect(exit.stdout).toBe('done\n');
+    // The debounce never fired: the process ended while the timer was pending.
+    expect(fs.existsSync(path.join(dir, 'tokens.enc'))).toBe(false);
+  });
+});

@@ -1,0 +1,60 @@
+/** The clock is read at call time so jest's fake timers can drive it. */
+const now = (): number => globalThis.performance.now();
+
+/**
+ * Calls `fire` once `delayMs` have passed since the last `schedule()`, but no
+ * later than `maxWaitMs` after the first one of a burst, so a steady stream
+ * of changes still fires regularly. One timer at a time: a `schedule()` while
+ * armed only records the time, and the timer re-arms itself when it fires
+ * early, so a burst of 1,000 changes costs no timer churn.
+ */
+export class Debouncer {
+  readonly #delayMs: number;
+  readonly #maxWaitMs: number;
+  readonly #fire: () => void;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #firstAt = 0;
+  #lastAt = 0;
+
+  constructor(delayMs: number, maxWaitMs: number, fire: () => void) {
+    this.#delayMs = delayMs;
+    this.#maxWaitMs = Math.max(delayMs, maxWaitMs);
+    this.#fire = fire;
+  }
+
+  /** Whether a call of `fire` is pending. */
+  get isPending(): boolean {
+    return this.#timer !== undefined;
+  }
+
+  /** Notes a change: `fire` runs after the quiet period or at the burst's deadline. */
+  schedule(): void {
+    this.#lastAt = now();
+    if (this.#timer !== undefined) return;
+    this.#firstAt = this.#lastAt;
+    this.#arm(this.#delayMs);
+  }
+
+  /** Drops the pending call, if any. */
+  cancel(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #arm(delayMs: number): void {
+    this.#timer = setTimeout(() => this.#onTimer(), delayMs);
+    // unref: a pending save must never keep the process alive; shutdown flushes it.
+    this.#timer.unref?.();
+  }
+
+  #onTimer(): void {
+    this.#timer = undefined;
+    const dueAt = Math.min(this.#lastAt + this.#delayMs, this.#firstAt + this.#maxWaitMs);
+    const remainingMs = dueAt - now();
+    if (remainingMs > 0) {
+      this.#arm(remainingMs);
+      return;
+    }
+    this.#fire();
+  }
+}
