@@ -1,7 +1,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { AbortFanout } from './abort-fanout.js';
 import { LockReentryError } from './errors.js';
-import { KeyChain, type Waiter } from './key-chain.js';
+import { KeyChain } from './key-chain.js';
+import { KeyIndex } from './key-index.js';
 import { createDefaultLogger, type QueueLogger } from './logger.js';
+import { WaitMonitor } from './wait-monitor.js';
 
 export type { QueueLogger } from './logger.js';
 
@@ -36,7 +39,7 @@ export interface SerialQueueMetrics {
   activeKeys: number;
   /** Tasks running or waiting, all keys. */
   pending: number;
-  /** Sum of all waits, from `run` to task start. */
+  /** Sum of all waits, from `run` to task start; a task that found its key free counts 0. */
   totalWaitTimeMs: number;
   longestWaitMs: number;
   queueDepthWarnings: number;
@@ -49,35 +52,28 @@ interface Holder {
   isRunning: boolean;
 }
 
-const settled = Promise.resolve();
-
-/** The clock is read at call time so jest's fake timers can drive it. */
-const now = (): number => globalThis.performance.now();
-
 /**
  * A per-key serial queue: tasks on one key run one at a time in call order;
  * tasks on different keys never wait for each other. Zero dependencies: one
  * tail promise per key, deleted once its chain settles.
  */
 export class SerialQueue<K = string> {
-  readonly #chains = new Map<K, KeyChain>();
-  readonly #depthWarningThreshold: number;
-  readonly #waitWarningMs: number;
-  readonly #slowWaitMs: number;
-  readonly #logger: QueueLogger;
+  readonly #chains = new KeyIndex<K, KeyChain>();
+  readonly #monitor: WaitMonitor<K>;
   readonly #holders: AsyncLocalStorage<readonly Holder[]> | undefined;
+  readonly #aborts = new AbortFanout();
   #pending = 0;
-  #totalWaitTimeMs = 0;
-  #longestWaitMs = 0;
-  #queueDepthWarnings = 0;
-  #waitWarnings = 0;
   #idle: { promise: Promise<void>; resolve: () => void } | undefined;
 
   constructor(options: SerialQueueOptions = {}) {
-    this.#depthWarningThreshold = options.depthWarningThreshold ?? 10;
-    this.#waitWarningMs = options.waitWarningMs ?? 5000;
-    this.#slowWaitMs = options.slowWaitMs ?? 100;
-    this.#logger = options.logger ?? createDefaultLogger();
+    this.#monitor = new WaitMonitor<K>(
+      {
+        depthWarningThreshold: options.depthWarningThreshold ?? 10,
+        waitWarningMs: options.waitWarningMs ?? 5000,
+        slowWaitMs: options.slowWaitMs ?? 100,
+      },
+      options.logger ?? createDefaultLogger(),
+    );
     // Only an opted-in queue creates a store: its first run() switches on
     // promise hooks for the whole process (see detectReentry).
     this.#holders = options.detectReentry === true ? new AsyncLocalStorage<readonly Holder[]>() : undefined;
@@ -86,66 +82,20 @@ export class SerialQueue<K = string> {
   /**
    * Runs `task` once every earlier task on `key` has settled, and settles with
    * the task's own value or rejection. A failing task never blocks the next.
+   * On an idle key the task starts at once, inside this call; behind another
+   * task it starts in the microtask after that task settles.
    *
-   * Hazard: calling `run` on the same key from inside a task running on that
+   * Hazard: awaiting `run` on a key from inside a task running on that same
    * key deadlocks (the inner call waits for the outer task, which waits for
    * it). Use another key, or set `detectReentry` to get a LockReentryError.
    */
-  run<T>(key: K, task: () => T | PromiseLike<T>, options: RunOptions = {}): Promise<T> {
-    const { signal } = options;
+  run<T>(key: K, task: () => T | PromiseLike<T>, options?: RunOptions): Promise<T> {
+    const signal = options?.signal;
     if (signal?.aborted === true) return Promise.reject(signal.reason);
-    if (this.#isHeldHere(key)) return Promise.reject(new LockReentryError(key));
-
-    const enqueuedAt = now();
-    let chain = this.#chains.get(key);
-    const previous = chain?.tail ?? settled;
-    let release!: () => void;
-    const turn = new Promise<void>((resolve) => (release = resolve));
-    if (chain === undefined) {
-      chain = new KeyChain(turn);
-      this.#chains.set(key, chain);
-    }
-    chain.tail = turn;
-    chain.depth += 1;
+    if (this.#holders !== undefined && this.#isHeldHere(key)) return Promise.reject(new LockReentryError(key));
     this.#pending += 1;
-    const waiter = chain.depth > 1 ? this.#wait(key, chain, enqueuedAt) : undefined;
-
-    return new Promise<T>((resolve, reject) => {
-      let isAborted = false;
-      const onAbort = (): void => {
-        isAborted = true;
-        this.#leave(chain, waiter);
-        reject(signal?.reason);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-
-      // The task starts in a reaction registered here, in the caller's async
-      // context, so the caller's AsyncLocalStorage stores reach it.
-      void previous.then(() => {
-        signal?.removeEventListener('abort', onAbort);
-        if (isAborted) {
-          this.#pass(key, chain, turn, release);
-          return;
-        }
-        this.#start(key, chain, waiter, enqueuedAt);
-        const holder: Holder = { key, isRunning: true };
-        const finish = (): void => {
-          holder.isRunning = false;
-          this.#leave(chain, undefined);
-          this.#pass(key, chain, turn, release);
-        };
-        this.#invoke(holder, task).then(
-          (value) => {
-            finish();
-            resolve(value);
-          },
-          (error: unknown) => {
-            finish();
-            reject(error);
-          },
-        );
-      });
-    });
+    const chain = this.#chains.get(key);
+    return chain === undefined ? this.#runNow(key, task) : this.#runAfter(key, chain, task, signal);
   }
 
   /** Tasks running plus waiting on `key`; 0 for an idle key. */
@@ -171,88 +121,98 @@ export class SerialQueue<K = string> {
 
   /** A snapshot of the counters; wait times run from `run` to task start. */
   metrics(): SerialQueueMetrics {
+    const monitor = this.#monitor;
     return {
       activeKeys: this.#chains.size,
       pending: this.#pending,
-      totalWaitTimeMs: this.#totalWaitTimeMs,
-      longestWaitMs: this.#longestWaitMs,
-      queueDepthWarnings: this.#queueDepthWarnings,
-      waitWarnings: this.#waitWarnings,
+      totalWaitTimeMs: monitor.totalWaitTimeMs,
+      longestWaitMs: monitor.longestWaitMs,
+      queueDepthWarnings: monitor.queueDepthWarnings,
+      waitWarnings: monitor.waitWarnings,
     };
   }
 
-  /** Book-keeping for a task that must wait: depth warning, wait timer. */
-  #wait(key: K, chain: KeyChain, enqueuedAt: number): Waiter {
-    const waiter = chain.push(enqueuedAt);
-    if (!chain.hasWarnedDepth && chain.waiting > this.#depthWarningThreshold) {
-      chain.hasWarnedDepth = true;
-      this.#queueDepthWarnings += 1;
-      this.#log('warn',
-        { key, depth: chain.waiting, threshold: this.#depthWarningThreshold },
-        `${chain.waiting} tasks are waiting on one key (threshold ${this.#depthWarningThreshold})`,
-      );
+  /** The uncontended path: no clock, no timer, no extra promise but the tail. */
+  #runNow<T>(key: K, task: () => T | PromiseLike<T>): Promise<T> {
+    const chain = new KeyChain();
+    this.#chains.add(key, chain);
+    const result = this.#invoke(key, task);
+    // A run made from inside the task's synchronous start queued on `head`
+    // and stays the tail.
+    const queuedMeanwhile = chain.tail;
+    const tail = this.#link(key, chain, result, undefined);
+    chain.head = tail;
+    if (queuedMeanwhile !== undefined) chain.tail = queuedMeanwhile;
+    return result;
+  }
+
+  #runAfter<T>(key: K, chain: KeyChain, task: () => T | PromiseLike<T>, signal: AbortSignal | undefined): Promise<T> {
+    chain.depth += 1;
+    const waiter = this.#monitor.enqueue(key, chain);
+    // The head is still starting (this run comes from inside it): wait for its tail.
+    const previous = chain.tail ?? Promise.resolve().then(() => chain.head);
+    // Reactions registered here run in the caller's async context, so the
+    // caller's AsyncLocalStorage stores reach the task.
+    if (signal === undefined) {
+      const result = previous.then(() => {
+        this.#monitor.start(key, chain, waiter);
+        return this.#invoke(key, task);
+      });
+      this.#link(key, chain, result, undefined);
+      return result;
     }
-    this.#armWaitTimer(key, chain);
-    return waiter;
+
+    const state = { isAborted: false };
+    const onAbort = (): void => {
+      state.isAborted = true;
+      this.#monitor.stopWaiting(chain.waits, waiter);
+      this.#leave(chain);
+      reject(signal.reason);
+    };
+    let resolve!: (value: T | PromiseLike<T>) => void;
+    let reject!: (reason: unknown) => void;
+    const result = new Promise<T>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.#aborts.add(signal, onAbort);
+    const outcome = previous.then(() => {
+      this.#aborts.remove(signal, onAbort);
+      if (state.isAborted) return undefined;
+      this.#monitor.start(key, chain, waiter);
+      return this.#invoke(key, task);
+    });
+    // Registered before the link: the caller settles before the key is handed on.
+    outcome.then(resolve as (value: T | undefined) => void, reject);
+    this.#link(key, chain, outcome, state);
+    return result;
   }
 
   /**
-   * One timer per key, due when the oldest waiter reaches waitWarningMs. It is
-   * not re-armed on every start: when it fires early for a waiter that has
-   * since started, it re-arms for the new oldest one.
+   * Makes `result` the key's new tail. The tail swallows the outcome, so one
+   * rejection never poisons the chain; the caller still gets it from `result`.
    */
-  #armWaitTimer(key: K, chain: KeyChain): void {
-    if (chain.hasWarnedWait || chain.timer !== undefined) return;
-    const oldest = chain.oldestWaiter();
-    if (oldest === undefined) return;
-    const dueIn = Math.max(0, oldest.enqueuedAt + this.#waitWarningMs - now());
-    chain.timer = setTimeout(() => {
-      chain.timer = undefined;
-      const current = chain.oldestWaiter();
-      if (current === undefined) return;
-      const waitedMs = now() - current.enqueuedAt;
-      if (waitedMs < this.#waitWarningMs) {
-        this.#armWaitTimer(key, chain);
-        return;
-      }
-      chain.hasWarnedWait = true;
-      this.#waitWarnings += 1;
-      this.#log('warn',
-        { key, waitedMs, depth: chain.waiting },
-        `a task has waited ${Math.round(waitedMs)} ms on one key and has not started`,
-      );
-    }, dueIn);
-    // unref: a warning timer must never keep the process alive.
-    chain.timer.unref?.();
+  #link(key: K, chain: KeyChain, result: Promise<unknown>, abort: { isAborted: boolean } | undefined): Promise<void> {
+    const finish = (): void => {
+      // An aborted waiter already left the count when it was aborted.
+      if (abort === undefined || !abort.isAborted) this.#leave(chain);
+      // Identity check: a newer task may have become the tail meanwhile.
+      if (chain.tail === tail) this.#drop(key, chain);
+    };
+    const tail = result.then(finish, finish);
+    chain.tail = tail;
+    return tail;
   }
 
-  #start(key: K, chain: KeyChain, waiter: Waiter | undefined, enqueuedAt: number): void {
-    if (waiter !== undefined) this.#stopWaiting(chain, waiter);
-    const waitedMs = now() - enqueuedAt;
-    this.#totalWaitTimeMs += waitedMs;
-    if (waitedMs > this.#longestWaitMs) this.#longestWaitMs = waitedMs;
-    if (waitedMs > this.#slowWaitMs) this.#log('debug', { key, waitedMs }, 'task started after a slow wait');
-  }
-
-  #stopWaiting(chain: KeyChain, waiter: Waiter): void {
-    waiter.isWaiting = false;
-    // The timer is only needed while someone waits.
-    if (chain.oldestWaiter() === undefined) chain.clearTimer();
-  }
-
-  /** A task leaves the count: it finished, or it was aborted while waiting. */
-  #leave(chain: KeyChain, waiter: Waiter | undefined): void {
-    if (waiter !== undefined) this.#stopWaiting(chain, waiter);
+  /** A task leaves the count: it settled, or it was aborted while waiting. */
+  #leave(chain: KeyChain): void {
     chain.depth -= 1;
     this.#pending -= 1;
   }
 
-  /** Hands the key on; the last link of a chain deletes the key. */
-  #pass(key: K, chain: KeyChain, turn: Promise<void>, release: () => void): void {
-    release();
-    // Identity check: a newer task may have become the tail meanwhile.
-    if (chain.tail !== turn) return;
-    chain.clearTimer();
+  /** The last link of a chain has settled: forget the key. */
+  #drop(key: K, chain: KeyChain): void {
+    chain.waits?.clearTimer();
     this.#chains.delete(key);
     if (this.#chains.size === 0 && this.#idle !== undefined) {
       this.#idle.resolve();
@@ -260,19 +220,17 @@ export class SerialQueue<K = string> {
     }
   }
 
-  #log(level: 'warn' | 'debug', fields: Record<string, unknown>, message: string): void {
-    try {
-      this.#logger[level](fields, message);
-    } catch {
-      // A throwing logger must never stall a chain: the lock matters more than the line.
-    }
-  }
-
-  #invoke<T>(holder: Holder, task: () => T | PromiseLike<T>): Promise<T> {
+  #invoke<T>(key: K, task: () => T | PromiseLike<T>): Promise<T> {
     try {
       if (this.#holders === undefined) return Promise.resolve(task());
+      const holder: Holder = { key, isRunning: true };
       const held = this.#holders.getStore() ?? [];
-      return Promise.resolve(this.#holders.run([...held, holder], task));
+      const result = Promise.resolve(this.#holders.run([...held, holder], task));
+      const release = (): void => {
+        holder.isRunning = false;
+      };
+      result.then(release, release);
+      return result;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -280,6 +238,7 @@ export class SerialQueue<K = string> {
 
   #isHeldHere(key: K): boolean {
     const held = this.#holders?.getStore();
-    return held !== undefined && held.some((holder) => holder.isRunning && holder.key === key);
+    // SameValueZero, as the Map of chains compares keys: NaN matches NaN.
+    return held !== undefined && held.some((holder) => holder.isRunning && (holder.key === key || (holder.key !== holder.key && key !== key)));
   }
 }
