@@ -1,0 +1,266 @@
+import { SerialQueue } from '../lib/index.js';
+import { deferred, drain, track } from './helpers/queue-harness.js';
+
+/** A few awaits of varying count, so tasks interleave with each other if allowed. */
+async function yieldSome(times: number): Promise<void> {
+  for (let i = 0; i < times; i += 1) await Promise.resolve();
+}
+
+afterEach(() => {
+  jest.useRealTimers();
+});
+
+describe('SerialQueue mutual exclusion and order (FR-1.1, FR-1.2, FR-1.3)', () => {
+  test('no two tasks on one key ever overlap, under 600 concurrent tasks with awaits inside', async () => {
+    const queue = new SerialQueue();
+    const keys = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const inUse = new Map<string, boolean>(keys.map((key) => [key, false]));
+    let overlaps = 0;
+    let running = 0;
+    let mostRunningAtOnce = 0;
+
+    const runs = Array.from({ length: 600 }, (_, i) => {
+      const key = keys[i % keys.length]!;
+      return queue.run(key, async () => {
+        if (inUse.get(key) === true) overlaps += 1;
+        inUse.set(key, true);
+        running += 1;
+        mostRunningAtOnce = Math.max(mostRunningAtOnce, running);
+        await yieldSome(1 + (i % 7));
+        if (inUse.get(key) !== true) overlaps += 1;
+        inUse.set(key, false);
+        running -= 1;
+        return i;
+      });
+    });
+
+    expect(await Promise.all(runs)).toEqual(Array.from({ length: 600 }, (_, i) => i));
+    expect(overlaps).toBe(0);
+    // The probe can see overlap: tasks on different keys did run at the same time.
+    expect(mostRunningAtOnce).toBeGreaterThan(1);
+    expect(mostRunningAtOnce).toBeLessThanOrEqual(keys.length);
+    expect(queue.size).toBe(0);
+  });
+
+  test('tasks on one key start in call order (FIFO), whatever each one does', async () => {
+    const queue = new SerialQueue();
+    const started: number[] = [];
+    const runs = Array.from({ length: 300 }, (_, i) =>
+      queue.run('k', async () => {
+        started.push(i);
+        await yieldSome(i % 5);
+        if (i % 3 === 0) throw new Error(`task ${i} fails`);
+        return i;
+      }),
+    );
+    await Promise.allSettled(runs);
+    expect(started).toEqual(Array.from({ length: 300 }, (_, i) => i));
+  });
+
+  test('a task starts only after the previous task on its key has settled', async () => {
+    const queue = new SerialQueue();
+    const first = deferred<string>();
+    const second = jest.fn(() => 'second');
+
+    const firstRun = queue.run('k', () => first.promise);
+    const secondRun = queue.run('k', second);
+    await drain();
+    expect(second).not.toHaveBeenCalled();
+
+    first.resolve('first');
+    await expect(firstRun).resolves.toBe('first');
+    await expect(secondRun).resolves.toBe('second');
+    expect(second).toHaveBeenCalledTimes(1);
+  });
+
+  test('a task waits for a previous task that rejects, and then runs', async () => {
+    const queue = new SerialQueue();
+    const first = deferred();
+    const second = jest.fn(() => 'second');
+
+    const firstRun = track(queue.run('k', () => first.promise));
+    const secondRun = queue.run('k', second);
+    await drain();
+    expect(second).not.toHaveBeenCalled();
+
+    first.reject(new Error('boom'));
+    await expect(secondRun).resolves.toBe('second');
+    expect(firstRun.outcome).toBe('rejected');
+  });
+});
+
+describe('SerialQueue key independence (FR-2.1)', () => {
+  test('a key blocked on a task that never settles does not hold up another key', async () => {
+    const queue = new SerialQueue();
+    const never = deferred();
+    const blocked = track(queue.run('blocked', () => never.promise));
+    const queuedBehind = track(queue.run('blocked', () => 'never runs'));
+
+    await expect(queue.run('free', () => 'done')).resolves.toBe('done');
+    await expect(queue.run('free', async () => 'again')).resolves.toBe('again');
+    expect(blocked.isSettled).toBe(false);
+    expect(queuedBehind.isSettled).toBe(false);
+    expect(queue.depth('blocked')).toBe(2);
+    expect(queue.depth('free')).toBe(0);
+  });
+
+  test('object keys are compared by identity, so equal-looking objects are separate keys', async () => {
+    const queue = new SerialQueue<object>();
+    const keyA = { file: 'x' };
+    const keyB = { file: 'x' };
+    const never = deferred();
+    void queue.run(keyA, () => never.promise);
+
+    await expect(queue.run(keyB, () => 'b')).resolves.toBe('b');
+    expect(queue.depth(keyA)).toBe(1);
+    expect(queue.depth(keyB)).toBe(0);
+  });
+});
+
+describe('SerialQueue run settles with the task outcome (NFR-8)', () => {
+  test('run resolves with the very value the task returned', async () => {
+    const queue = new SerialQueue();
+    const value = { id: 1 };
+    await expect(queue.run('k', () => value)).resolves.toBe(value);
+    await expect(queue.run('k', async () => value)).resolves.toBe(value);
+  });
+
+  test('run adopts a plain thenable the task returns', async () => {
+    const queue = new SerialQueue();
+    const thenable: PromiseLike<number> = { then: (onFulfilled, onRejected) => Promise.resolve(7).then(onFulfilled, onRejected) };
+    await expect(queue.run('k', () => thenable)).resolves.toBe(7);
+  });
+
+  test('run rejects with the very same reason object the task rejected with', async () => {
+    const queue = new SerialQueue();
+    const reason = new Error('disk full');
+    const rejection = await queue.run('k', () => Promise.reject(reason)).catch((error: unknown) => error);
+    expect(rejection).toBe(reason);
+  });
+
+  test('a non-Error rejection reason passes through unchanged', async () => {
+    const queue = new SerialQueue();
+    const reason = { code: 'EWEIRD' };
+    await expect(queue.run('k', () => Promise.reject(reason))).rejects.toBe(reason);
+    await expect(queue.run('k', () => Promise.reject(undefined))).rejects.toBeUndefined();
+  });
+
+  test('a synchronous throw becomes a rejection of run, not a throw from run', async () => {
+    const queue = new SerialQueue();
+    const reason = new Error('sync');
+    let result: Promise<never> | undefined;
+    expect(() => {
+      result = queue.run('k', () => {
+        throw reason;
+      });
+    }).not.toThrow();
+    await expect(result).rejects.toBe(reason);
+  });
+
+  test('a failed task never blocks or fails the tasks after it', async () => {
+    const queue = new SerialQueue();
+    const outcomes = await Promise.allSettled([
+      queue.run('k', () => Promise.reject(new Error('first fails'))),
+      queue.run('k', () => {
+        throw new Error('second throws');
+      }),
+      queue.run('k', () => 'third'),
+      queue.run('k', async () => 'fourth'),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(outcomes.slice(2)).toEqual([
+      { status: 'fulfilled', value: 'third' },
+      { status: 'fulfilled', value: 'fourth' },
+    ]);
+    expect(queue.size).toBe(0);
+  });
+});
+
+describe('SerialQueue per-key bookkeeping cleans itself (NFR-3)', () => {
+  test('depth counts the running task plus the waiting ones and returns to 0', async () => {
+    const queue = new SerialQueue();
+    const gates = [deferred(), deferred(), deferred()];
+    const runs = gates.map((gate) => queue.run('k', () => gate.promise));
+    expect(queue.depth('k')).toBe(3);
+    expect(queue.size).toBe(1);
+
+    gates[0]!.resolve();
+    await runs[0];
+    await drain();
+    expect(queue.depth('k')).toBe(2);
+
+    gates[1]!.resolve();
+    gates[2]!.resolve();
+    await Promise.all(runs);
+    expect(queue.depth('k')).toBe(0);
+    expect(queue.size).toBe(0);
+  });
+
+  test('the chain is kept while a newer task is queued, so a later task still waits (identity check)', async () => {
+    const queue = new SerialQueue();
+    const first = deferred();
+    const second = deferred();
+    let isSecondRunning = false;
+    void queue.run('k', () => first.promise);
+    const secondRun = queue.run('k', async () => {
+      isSecondRunning = true;
+      await second.promise;
+      isSecondRunning = false;
+    });
+    first.resolve();
+    await drain();
+    expect(isSecondRunning).toBe(true);
+    expect(queue.size).toBe(1);
+
+    const third = jest.fn(() => {
+      expect(isSecondRunning).toBe(false);
+    });
+    const thirdRun = queue.run('k', third);
+    await drain();
+    expect(third).not.toHaveBeenCalled();
+    expect(queue.depth('k')).toBe(2);
+
+    second.resolve();
+    await Promise.all([secondRun, thirdRun]);
+    expect(third).toHaveBeenCalledTimes(1);
+    expect(queue.size).toBe(0);
+  });
+
+  test('a key used again after its chain drained serialises as before', async () => {
+    const queue = new SerialQueue();
+    await queue.run('k', () => 1);
+    expect(queue.size).toBe(0);
+
+    const gate = deferred();
+    const order: string[] = [];
+    const firstRun = queue.run('k', async () => {
+      await gate.promise;
+      order.push('first');
+    });
+    const secondRun = queue.run('k', () => void order.push('second'));
+    await drain();
+    expect(order).toEqual([]);
+    expect(queue.depth('k')).toBe(2);
+    gate.resolve();
+    await Promise.all([firstRun, secondRun]);
+    expect(order).toEqual(['first', 'second']);
+    expect(queue.size).toBe(0);
+  });
+
+  test('a million tasks over 100,000 keys leave no key and no pending task behind', async () => {
+    const queue = new SerialQueue<number>({ logger: { warn: () => undefined, debug: () => undefined } });
+    const keys = 100_000;
+    let completed = 0;
+    // Five waves of two tasks per key, so every key also has a waiter to hand on to.
+    for (let wave = 0; wave < 5; wave += 1) {
+      const runs: Promise<void>[] = [];
+      for (let i = 0; i < 2 * keys; i += 1) runs.push(queue.run(i % keys, () => void (completed += 1)));
+      expect(queue.size).toBe(keys);
+      expect(queue.depth(keys - 1)).toBe(2);
+      await Promise.all(runs);
+      expect(queue.size).toBe(0);
+    }
+    expect(completed).toBe(1_000_000);
+    expect(queue.metrics()).toMatchObject({ activeKeys: 0, pending: 0 });
+  });
+});
