@@ -4,8 +4,12 @@ export { SerialQueue } from './serial-queue.js';
 export type { SerialQueueOptions, RunOptions, SerialQueueMetrics, QueueLogger } from './serial-queue.js';
 
 export { EncryptionService } from './encryption-service.js';
-export type { EncryptionServiceConfig, FileMutexMetrics, EncryptionHealthStatus } from './encryption-types.js';
+export type { EncryptionServiceConfig, FileMutexMetrics, EncryptionHealthStatus, EncryptionServiceSeam } from './encryption-types.js';
 export type { Logger } from './service-logger.js';
+export { nodeFileSystem } from './fs-seam.js';
+export type { FileSystem, FileHandle } from './fs-seam.js';
+export type { DeriveKey } from './crypto-format.js';
+export type { KeySource } from './key-source.js';
 
 export { PersistentSessionStore } from './stores/session-store.js';
 export type { UserSession, SessionStoreOptions } from './stores/session-store.js';

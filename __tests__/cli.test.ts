@@ -1,0 +1,172 @@
+/**
+ * The demonstration CLI (issue 5): argument handling, each part as a
+ * function on a real temp directory, and one end-to-end run of the built bin.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { DEFAULT_OPS, parseCliArgs, UsageError } from '../lib/cli/args.js';
+import { runFixedPart } from '../lib/cli/fixed-part.js';
+import { runLegacyPart } from '../lib/cli/legacy-part.js';
+import { main } from '../lib/cli/main.js';
+import { countFailures, summariseWaits } from '../lib/cli/part-result.js';
+import { Progress } from '../lib/cli/progress.js';
+import { runStorePart } from '../lib/cli/store-part.js';
+
+const execFileAsync = promisify(execFile);
+const SECRET = 'cli-test-secret-0123456789abcdef';
+const silent = new Progress({ isTTY: false, write: () => true });
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssm-cli-'));
+});
+afterEach(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function captureIo(): { io: Parameters<typeof main>[1]; out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  return {
+    io: {
+      stdout: { write: (text: string) => (out += text) },
+      stderr: { isTTY: false, write: (text: string) => (err += text) },
+    },
+    out: () => out,
+    err: () => err,
+  };
+}
+
+describe('argument handling', () => {
+  test('no flags gives the defaults', () => {
+    expect(parseCliArgs([])).toEqual({ ops: DEFAULT_OPS, dir: undefined, isKeep: false, isJson: false, isHelp: false });
+  });
+
+  test('every flag is read', () => {
+    expect(parseCliArgs(['--ops', '7', '--dir', '/tmp/x', '--keep', '--json', '--help'])).toEqual({
+      ops: 7,
+      dir: '/tmp/x',
+      isKeep: true,
+      isJson: true,
+      isHelp: true,
+    });
+  });
+
+  test.each([[['--ops', '0']], [['--ops', '1.5']], [['--ops', 'many']], [['--ops', '100001']], [['--nope']], [['extra']], [['--dir', ' ']]])(
+    '%j is a usage error with code ERR_USAGE',
+    (argv) => {
+      expect(() => parseCliArgs(argv)).toThrow(UsageError);
+      try {
+        parseCliArgs(argv);
+      } catch (error) {
+        expect((error as UsageError).code).toBe('ERR_USAGE');
+      }
+    },
+  );
+
+  test('a bad flag prints one line on stderr and exits 2', async () => {
+    const { io, out, err } = captureIo();
+    await expect(main(['--ops', 'x'], io)).resolves.toBe(2);
+    expect(out()).toBe('');
+    expect(err().trim().split('\n')).toHaveLength(1);
+    expect(err()).toContain('--ops');
+  });
+
+  test('--help prints the usage and exits 0 without touching the disk', async () => {
+    const { io, out } = captureIo();
+    await expect(main(['--help', '--dir', path.join(dir, 'never')], io)).resolves.toBe(0);
+    expect(out()).toContain('Usage: session-store-mutex');
+    expect(fs.existsSync(path.join(dir, 'never'))).toBe(false);
+  });
+});
+
+describe('the parts, as functions', () => {
+  test('the old recipe collides on its shared temp file: ENOENT (NFR-6 reproduced)', async () => {
+    const result = await runLegacyPart(dir, 40);
+    expect(result.failures.ENOENT).toBeGreaterThan(0);
+    expect(result.writes).toBe(40 - Object.values(result.failures).reduce((a, b) => a + b, 0));
+    expect(result.isOk).toBeUndefined();
+  });
+
+  test('the same saves through encryptToFile all succeed and the file holds the last one (FR-1, NFR-6)', async () => {
+    const result = await runFixedPart(dir, SECRET, 40, silent);
+    expect(result.failures).toEqual({});
+    expect(result.writes).toBe(40);
+    expect(result.isOk).toBe(true);
+    expect(result.lockWait).toBeDefined();
+    expect(result.lockWait!.max).toBeGreaterThan(0);
+    expect(fs.readdirSync(path.join(dir, 'fixed')).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+
+  test('the store burst survives the shutdown and restart, and collapses its writes (FR-3, FR-4)', async () => {
+    const result = await runStorePart(dir, SECRET, 30, silent);
+    expect(result.isOk).toBe(true);
+    expect(result.failures).toEqual({});
+    expect(result.detail).toMatch(/0 missing/);
+    // 30 sessions, 30 tokens and 3 clients, far fewer writes than changes.
+    expect(result.operations).toBe(63);
+    expect(result.writes).toBeGreaterThan(0);
+    expect(result.writes).toBeLessThan(result.operations);
+  });
+});
+
+describe('helpers', () => {
+  test('failures are counted by code, codeless errors as ERR_UNKNOWN', () => {
+    const outcomes = [
+      { status: 'rejected', reason: Object.assign(new Error('x'), { code: 'ENOENT' }) },
+      { status: 'rejected', reason: Object.assign(new Error('x'), { code: 'ENOENT' }) },
+      { status: 'rejected', reason: new Error('no code') },
+      { status: 'fulfilled', value: 1 },
+    ] as const;
+    expect(countFailures(outcomes)).toEqual({ ENOENT: 2, ERR_UNKNOWN: 1 });
+  });
+
+  test('wait percentiles use the nearest rank', () => {
+    const samples = Array.from({ length: 100 }, (_, index) => index + 1);
+    expect(summariseWaits(samples)).toEqual({ p50: 50, p99: 99, max: 100 });
+    expect(summariseWaits([])).toBeUndefined();
+  });
+
+  test('the progress line stays silent off a terminal and in the first second', () => {
+    jest.useFakeTimers();
+    try {
+      const written: string[] = [];
+      const tty = new Progress({ isTTY: true, write: (text) => written.push(text) });
+      const pipe = new Progress({ isTTY: false, write: (text) => written.push(text) });
+      tty.update('x', 1, 10);
+      expect(written).toEqual([]);
+      jest.advanceTimersByTime(1500);
+      pipe.update('x', 2, 10);
+      expect(written).toEqual([]);
+      tty.update('x', 2, 10);
+      expect(written.join('')).toContain('x: 2/10');
+      tty.stop();
+      expect(written.at(-1)).toBe('\r\x1b[2K');
+      expect(jest.getTimerCount()).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+});
+
+describe('end to end', () => {
+  test('the built CLI shows the race and the fix, exits 0 and prints JSON with --json', async () => {
+    const bin = path.join(__dirname, '..', 'dist', 'bin.js');
+    expect(fs.existsSync(bin)).toBe(true); // run `npm run build` first (npm test does)
+    const { stdout } = await execFileAsync(process.execPath, [bin, '--ops', '30', '--json', '--dir', dir, '--keep'], {
+      timeout: 120_000,
+    });
+    const report = JSON.parse(stdout) as { ok: boolean; ops: number; parts: { name: string; isOk?: boolean; failures: Record<string, number> }[] };
+    expect(report.ok).toBe(true);
+    expect(report.ops).toBe(30);
+    expect(report.parts).toHaveLength(3);
+    expect(report.parts[0]!.failures.ENOENT).toBeGreaterThan(0);
+    expect(report.parts[1]!.failures).toEqual({});
+    expect(report.parts[2]!.isOk).toBe(true);
+    // --keep with --dir leaves the files for inspection.
+    expect(fs.existsSync(path.join(dir, 'fixed', 'oauth_sessions.enc'))).toBe(true);
+  });
+});

@@ -1,0 +1,33 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { legacyEncryptToFile } from './legacy-recipe.js';
+import { countFailures, type PartResult } from './part-result.js';
+
+/** Part 1: the old recipe, `ops` saves of one file at once. The race shows as ENOENT. */
+export async function runLegacyPart(dir: string, ops: number): Promise<PartResult> {
+  const filePath = path.join(dir, 'legacy', 'oauth_sessions.enc');
+  await mkdir(path.dirname(filePath), { recursive: true });
+  const secret = randomBytes(32).toString('hex');
+  const started = performance.now();
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: ops }, (_, index) => legacyEncryptToFile(secret, snapshot(index), filePath)),
+  );
+  const failures = countFailures(outcomes);
+  const failed = Object.values(failures).reduce((sum, count) => sum + count, 0);
+  return {
+    name: 'old recipe (fixed .tmp, no lock)',
+    operations: ops,
+    failures,
+    writes: ops - failed,
+    lockWait: undefined,
+    wallMs: performance.now() - started,
+    isOk: undefined,
+    detail: failed > 0 ? `the race: ${failed} of ${ops} saves failed` : `no collision this run (try a larger --ops)`,
+  };
+}
+
+/** A store-sized snapshot whose content says which save wrote it. */
+export function snapshot(index: number): string {
+  return JSON.stringify({ version: 1, save: index, sessions: Array.from({ length: 20 }, (_, i) => ({ i, pad: 'x'.repeat(64) })) });
+}
