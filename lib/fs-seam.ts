@@ -30,6 +30,8 @@ export interface FileSystem {
   /** Reads a whole file as UTF-8. */
   readFile(path: string): Promise<string>;
   readdir(path: string): Promise<string[]>;
+  /** lstat, reduced to what the temp-file sweep needs. */
+  stat(path: string): Promise<{ mtimeMs: number }>;
   /** The physical path, resolving symlinks and `..` as the kernel does. */
   realpath(path: string): Promise<string>;
 }
@@ -51,6 +53,7 @@ export const nodeFileSystem: Readonly<FileSystem> = Object.freeze({
   },
   readFile: (path: string) => fsp.readFile(path, 'utf8'),
   readdir: (path: string) => fsp.readdir(path),
+  stat: (path: string) => fsp.lstat(path),
   realpath: (path: string) => fsp.realpath(path),
 });
 

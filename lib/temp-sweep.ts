@@ -1,7 +1,9 @@
 /**
  * Removes temp files that crashed writers left behind. Only files of this
- * library's naming (see temp-name.ts) whose writing process no longer exists
- * are removed: a live process's temp file may be about to be renamed.
+ * library's naming (see temp-name.ts) whose writer is gone are removed: a
+ * live process's temp file may be about to be renamed. A file carrying this
+ * process's own pid was left by a predecessor under the same pid (a
+ * container's PID 1 restarting) exactly when it is older than this process.
  */
 import path from 'node:path';
 import { errorCode, type FileSystem } from './fs-seam.js';
@@ -42,9 +44,11 @@ export async function sweepTempFiles(fs: FileSystem, directory: string, isAlive 
   }
   for (const name of names) {
     const pid = tempFileOwner(name);
-    if (pid === undefined || pid === process.pid || isAlive(pid)) continue;
+    if (pid === undefined) continue;
+    const file = path.join(directory, name);
+    if (pid === process.pid ? !(await predatesThisProcess(fs, file)) : isAlive(pid)) continue;
     try {
-      await fs.unlink(path.join(directory, name));
+      await fs.unlink(file);
       result.removed.push(name);
     } catch (error) {
       // ENOENT: another process swept it first, which is the outcome we wanted.
@@ -52,6 +56,19 @@ export async function sweepTempFiles(fs: FileSystem, directory: string, isAlive 
     }
   }
   return result;
+}
+
+/**
+ * Whether `file` was last written before this process started, so no writer
+ * in this process can own it. Coarse file-system timestamps only round
+ * towards "newer", which keeps the file: the safe side.
+ */
+async function predatesThisProcess(fs: FileSystem, file: string): Promise<boolean> {
+  try {
+    return (await fs.stat(file)).mtimeMs < performance.timeOrigin;
+  } catch {
+    return false;
+  }
 }
 
 /** A sweep's result, or the error that stopped it (readdir failed). */
