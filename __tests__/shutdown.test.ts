@@ -107,6 +107,8 @@ describe('installShutdownHandlers() (behaviour 8)', () => {
     expect(exit).not.toHaveBeenCalled();
     store.release();
     await drain();
+    // exit comes a macrotask after the flush, so a warning emitted on the next tick is delivered first.
+    await drain();
     expect(exit.mock.calls).toEqual([[0]]);
     uninstall();
     expect(process.listenerCount('SIGTERM')).toBe(before.term);
@@ -122,6 +124,7 @@ describe('installShutdownHandlers() (behaviour 8)', () => {
     process.emit('SIGINT', 'SIGINT');
     store.release();
     await drain();
+    await drain();
     expect(store.flushes).toBe(1);
     expect(exit.mock.calls).toEqual([[0]]);
   });
@@ -133,6 +136,7 @@ describe('installShutdownHandlers() (behaviour 8)', () => {
     uninstall = installShutdownHandlers([store], idleService, { exit, logger });
     process.emit('SIGTERM', 'SIGTERM');
     store.release(Object.assign(new Error('no space'), { code: 'ENOSPC' }));
+    await drain();
     await drain();
     expect(exit.mock.calls).toEqual([[1]]);
     expect(logger.entries).toEqual([
@@ -150,6 +154,9 @@ describe('installShutdownHandlers() (behaviour 8)', () => {
     await jest.advanceTimersByTimeAsync(2999);
     expect(exit).not.toHaveBeenCalled();
     await jest.advanceTimersByTimeAsync(1);
+    // exit waits for a macrotask (setImmediate), so the warning goes out first.
+    expect(exit).not.toHaveBeenCalled();
+    await jest.runAllTimersAsync();
     expect(exit.mock.calls).toEqual([[1]]);
     expect(logger.entries[0]!.fields).toMatchObject({ code: 'ERR_SHUTDOWN_TIMEOUT' });
     expect(jest.getTimerCount()).toBe(0);

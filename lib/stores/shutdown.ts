@@ -73,7 +73,9 @@ export function installShutdownHandlers(
     } finally {
       clearTimeout(timer);
     }
-    exit(code);
+    // A macrotask later: process.emitWarning delivers on the next tick, and
+    // an exit now would swallow the warning that says why the shutdown failed.
+    setImmediate(() => exit(code));
   };
   const onSignal = (signal: NodeJS.Signals): void => {
     // Later signals are ignored: the default action would kill the process mid-write.
