@@ -8,7 +8,7 @@ afterEach(() => {
 });
 
 /** Runs `call` inside a task on `key`; reports whether it settled before the task ended. */
-async function callFromInside<T>(queue: SerialQueue, key: string, call: () => Promise<T>): Promise<{ outcome: string; reason?: unknown }> {
+async function callFromInside<T, K = string>(queue: SerialQueue<K>, key: K, call: () => Promise<T>): Promise<{ outcome: string; reason?: unknown }> {
   return queue.run(key, async () => {
     const inner = call();
     const state = track(inner);
@@ -28,6 +28,14 @@ describe('SerialQueue re-entry with detectReentry (behaviour 11, NFR-7)', () => 
     expect(result.reason).toBeInstanceOf(LockReentryError);
     expect(result.reason).toMatchObject({ code: 'ERR_LOCK_REENTRY', name: 'LockReentryError', key: 'k' });
     expect(inner).not.toHaveBeenCalled();
+    expect(queue.size).toBe(0);
+  });
+
+  test('a NaN key is re-entered like any other (keys compare as SameValueZero)', async () => {
+    const queue = new SerialQueue<number>({ detectReentry: true });
+    const result = await callFromInside(queue, Number.NaN, () => queue.run(Number.NaN, () => 'never'));
+    expect(result.outcome).toBe('rejected');
+    expect(result.reason).toMatchObject({ code: 'ERR_LOCK_REENTRY' });
     expect(queue.size).toBe(0);
   });
 

@@ -115,6 +115,39 @@ describe('SerialQueue key independence (FR-2.1)', () => {
     expect(queue.depth(keyA)).toBe(1);
     expect(queue.depth(keyB)).toBe(0);
   });
+
+  test('inherited names such as "__proto__" and "constructor" are ordinary string keys', async () => {
+    const queue = new SerialQueue();
+    const gate = deferred();
+    const order: string[] = [];
+    const first = queue.run('__proto__', async () => {
+      await gate.promise;
+      order.push('first');
+    });
+    const second = queue.run('__proto__', () => order.push('second'));
+    expect(queue.depth('__proto__')).toBe(2);
+    expect(queue.depth('constructor')).toBe(0);
+    expect(queue.size).toBe(1);
+    gate.resolve();
+    await Promise.all([first, second]);
+    expect(order).toEqual(['first', 'second']);
+    expect(queue.size).toBe(0);
+  });
+
+  test('number, NaN and string keys are separate unless equal as a Map sees them (SameValueZero)', async () => {
+    const queue = new SerialQueue<unknown>();
+    const never = deferred();
+    void queue.run(Number.NaN, () => never.promise);
+    void queue.run(1, () => never.promise);
+    const behindNaN = track(queue.run(Number.NaN, () => 'nan'));
+    await expect(queue.run('1', () => 'string one')).resolves.toBe('string one');
+    await expect(queue.run(0, () => 'zero')).resolves.toBe('zero');
+    await drain();
+    expect(behindNaN.isSettled).toBe(false);
+    expect(queue.depth(Number.NaN)).toBe(2);
+    expect(queue.depth(1)).toBe(1);
+    expect(queue.size).toBe(2);
+  });
 });
 
 describe('SerialQueue run settles with the task outcome (NFR-8)', () => {

@@ -21,9 +21,11 @@ export interface AtomicWriteOptions {
 
 /**
  * Replaces `target` with `data`: unique temp file beside it (`wx`, 0600),
- * write, fsync, close, rename, fsync the directory. On failure the temp file
- * is closed and removed, the target is untouched, and the original error is
- * rethrown with its `code`; cleanup failures ride along on `cleanupErrors`.
+ * write, fsync, close, rename, fsync the directory. On a failure up to the
+ * rename the temp file is closed and removed, the target is untouched, and
+ * the original error is rethrown with its `code`; cleanup failures ride along
+ * on `cleanupErrors`. Hazard: when only the final directory fsync fails, the
+ * error is thrown but the new content is already in place (not yet durable).
  * The directory is created (0700, with missing parents) when absent.
  */
 export async function writeFileAtomic(fs: FileSystem, target: string, data: Uint8Array, options: AtomicWriteOptions = {}): Promise<void> {

@@ -83,7 +83,7 @@ export class SerialQueue<K = string> {
    * Runs `task` once every earlier task on `key` has settled, and settles with
    * the task's own value or rejection. A failing task never blocks the next.
    * On an idle key the task starts at once, inside this call; behind another
-   * task it starts in the microtask after that task settles.
+   * task it starts a few microtasks after that task settles.
    *
    * Hazard: awaiting `run` on a key from inside a task running on that same
    * key deadlocks (the inner call waits for the outer task, which waits for

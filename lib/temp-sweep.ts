@@ -59,13 +59,16 @@ export async function sweepTempFiles(fs: FileSystem, directory: string, isAlive 
 }
 
 /**
- * Whether `file` was last written before this process started, so no writer
- * in this process can own it. Coarse file-system timestamps only round
- * towards "newer", which keeps the file: the safe side.
+ * File systems truncate timestamps (FAT to 2 s), which makes a file look
+ * older than it is; this margin keeps such a file on the safe side. The cost:
+ * a predecessor's temp file written in its last 2 s waits for a later start.
  */
+const TIMESTAMP_SLACK_MS = 2000;
+
+/** Whether `file` was last written before this process started, so no writer in this process can own it. */
 async function predatesThisProcess(fs: FileSystem, file: string): Promise<boolean> {
   try {
-    return (await fs.stat(file)).mtimeMs < performance.timeOrigin;
+    return (await fs.stat(file)).mtimeMs < performance.timeOrigin - TIMESTAMP_SLACK_MS;
   } catch {
     return false;
   }
