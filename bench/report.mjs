@@ -43,18 +43,21 @@ export function renderMarkdown({ machine, sections }) {
 export function renderSvg({ machine, sections }) {
   const checks = sections.flatMap((section) => section.checks.map((check) => ({ ...check, section: section.section })));
   const rowHeight = 26;
-  const labelWidth = 430;
+  // Roughly 6.6 px per character of 12 px sans-serif: wide enough for the longest label.
+  const charWidth = 6.6;
+  const labelOf = (check) => `${check.section.split(', ')[0]}: ${check.name}`;
+  const labelWidth = Math.ceil(Math.max(200, ...checks.map((check) => labelOf(check).length * charWidth)) + 20);
   const barWidth = 360;
   const top = 46;
   const height = top + checks.length * rowHeight + 30;
-  const width = labelWidth + barWidth + 90;
+  const width = labelWidth + barWidth + 200;
   const maxLog = Math.max(1, ...checks.map((check) => Math.log10(Math.max(1, check.ratio))));
   const bars = checks.map((check, index) => {
     const y = top + index * rowHeight;
     const length = Math.max(2, (Math.log10(Math.max(1, check.ratio)) / maxLog) * barWidth);
     const colour = check.met ? '#2e7d32' : '#c62828';
     return [
-      `<text x="${labelWidth - 8}" y="${y + 16}" text-anchor="end">${escapeXml(`${check.section}: ${check.name}`)}</text>`,
+      `<text x="${labelWidth - 8}" y="${y + 16}" text-anchor="end">${escapeXml(labelOf(check))}</text>`,
       `<rect x="${labelWidth}" y="${y + 4}" width="${length.toFixed(1)}" height="16" fill="${colour}"/>`,
       `<text x="${labelWidth + length + 6}" y="${y + 16}">${escapeXml(`${formatNumber(check.ratio)}× (target ${check.target})`)}</text>`,
     ].join('');
