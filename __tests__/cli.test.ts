@@ -85,7 +85,7 @@ describe('argument handling', () => {
 
 describe('the parts, as functions', () => {
   test('the old recipe collides on its shared temp file: ENOENT (NFR-6 reproduced)', async () => {
-    const result = await runLegacyPart(dir, 40);
+    const result = await runLegacyPart(dir, 40, silent);
     expect(result.failures.ENOENT).toBeGreaterThan(0);
     expect(result.writes).toBe(40 - Object.values(result.failures).reduce((a, b) => a + b, 0));
     expect(result.isOk).toBeUndefined();
@@ -130,22 +130,25 @@ describe('helpers', () => {
     expect(summariseWaits([])).toBeUndefined();
   });
 
-  test('the progress line stays silent off a terminal and in the first second', () => {
+  test('the progress line is drawn on a terminal only, after the first second, and leaves no timer', () => {
     jest.useFakeTimers();
     try {
       const written: string[] = [];
       const tty = new Progress({ isTTY: true, write: (text) => written.push(text) });
       const pipe = new Progress({ isTTY: false, write: (text) => written.push(text) });
+      pipe.update('x', 0, 10);
+      expect(jest.getTimerCount()).toBe(0);
       tty.update('x', 1, 10);
-      expect(written).toEqual([]);
-      jest.advanceTimersByTime(1500);
-      pipe.update('x', 2, 10);
+      jest.advanceTimersByTime(900);
       expect(written).toEqual([]);
       tty.update('x', 2, 10);
-      expect(written.join('')).toContain('x: 2/10');
+      jest.advanceTimersByTime(200);
+      expect(written.at(-1)).toMatch(/x: 2\/10 \(1\.\d s\)$/);
       tty.stop();
       expect(written.at(-1)).toBe('\r\x1b[2K');
       expect(jest.getTimerCount()).toBe(0);
+      pipe.stop();
+      expect(written.filter((line) => line.includes('x:')).length).toBeGreaterThan(0);
     } finally {
       jest.useRealTimers();
     }
@@ -159,14 +162,23 @@ describe('end to end', () => {
     const { stdout } = await execFileAsync(process.execPath, [bin, '--ops', '30', '--json', '--dir', dir, '--keep'], {
       timeout: 120_000,
     });
-    const report = JSON.parse(stdout) as { ok: boolean; ops: number; parts: { name: string; isOk?: boolean; failures: Record<string, number> }[] };
+    const report = JSON.parse(stdout) as { ok: boolean; ops: number; dir: string; parts: { name: string; isOk?: boolean; failures: Record<string, number> }[] };
     expect(report.ok).toBe(true);
     expect(report.ops).toBe(30);
     expect(report.parts).toHaveLength(3);
     expect(report.parts[0]!.failures.ENOENT).toBeGreaterThan(0);
     expect(report.parts[1]!.failures).toEqual({});
     expect(report.parts[2]!.isOk).toBe(true);
-    // --keep with --dir leaves the files for inspection.
-    expect(fs.existsSync(path.join(dir, 'fixed', 'oauth_sessions.enc'))).toBe(true);
+    // --keep leaves the files for inspection, in a fresh directory inside --dir.
+    expect(path.dirname(report.dir)).toBe(dir);
+    expect(fs.existsSync(path.join(report.dir, 'fixed', 'oauth_sessions.enc'))).toBe(true);
+  });
+
+  test('without --keep the run removes only the directory it made inside --dir', async () => {
+    const bin = path.join(__dirname, '..', 'dist', 'bin.js');
+    fs.writeFileSync(path.join(dir, 'already-here.txt'), 'user data');
+    const { stdout } = await execFileAsync(process.execPath, [bin, '--ops', '5', '--dir', dir], { timeout: 120_000 });
+    expect(stdout).toContain('OK: the race is reproduced and the fix holds');
+    expect(fs.readdirSync(dir)).toEqual(['already-here.txt']);
   });
 });

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 export interface CliOptions {
   /** Concurrent saves per part. */
   ops: number;
-  /** Working directory; a fresh temporary one when absent. */
+  /** Where the fresh working directory is made; the system's temp directory when absent. */
   dir: string | undefined;
   /** Keep the working directory afterwards. */
   isKeep: boolean;
@@ -29,8 +29,9 @@ then a mixed burst on the three OAuth stores across a simulated restart.
 
 Options:
   --ops <n>     concurrent saves per part (default ${DEFAULT_OPS}, 1..${MAX_OPS})
-  --dir <path>  work in this directory instead of a fresh temporary one
-  --keep        keep the working directory afterwards
+  --dir <path>  work in a fresh directory inside <path> instead of the system's
+                temporary directory
+  --keep        keep the working directory afterwards (its path is printed)
   --json        print one JSON document instead of the table
   --help        show this help
 

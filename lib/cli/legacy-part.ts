@@ -3,15 +3,20 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { legacyEncryptToFile } from './legacy-recipe.js';
 import { countFailures, type PartResult } from './part-result.js';
+import type { Progress } from './progress.js';
 
 /** Part 1: the old recipe, `ops` saves of one file at once. The race shows as ENOENT. */
-export async function runLegacyPart(dir: string, ops: number): Promise<PartResult> {
+export async function runLegacyPart(dir: string, ops: number, progress: Progress): Promise<PartResult> {
   const filePath = path.join(dir, 'legacy', 'oauth_sessions.enc');
   await mkdir(path.dirname(filePath), { recursive: true });
   const secret = randomBytes(32).toString('hex');
   const started = performance.now();
+  let done = 0;
+  progress.update('old recipe saves', done, ops);
   const outcomes = await Promise.allSettled(
-    Array.from({ length: ops }, (_, index) => legacyEncryptToFile(secret, snapshot(index), filePath)),
+    Array.from({ length: ops }, (_, index) =>
+      legacyEncryptToFile(secret, snapshot(index), filePath).finally(() => progress.update('old recipe saves', ++done, ops)),
+    ),
   );
   const failures = countFailures(outcomes);
   const failed = Object.values(failures).reduce((sum, count) => sum + count, 0);

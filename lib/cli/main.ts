@@ -35,27 +35,30 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     return 0;
   }
 
-  const dir = options.dir === undefined ? await mkdtemp(path.join(os.tmpdir(), 'session-store-mutex-')) : path.resolve(options.dir);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  // A fresh directory of our own, inside --dir when given: removing it
+  // afterwards can never touch anything the user already had there.
+  const parent = options.dir === undefined ? os.tmpdir() : path.resolve(options.dir);
+  await mkdir(parent, { recursive: true, mode: 0o700 });
+  const dir = await mkdtemp(path.join(parent, 'session-store-mutex-'));
   // A throwaway key: the demonstration never touches ~/.sage.
   const secret = randomBytes(32).toString('hex');
   const progress = new Progress(io.stderr);
   const parts: PartResult[] = [];
   try {
-    parts.push(await runLegacyPart(dir, options.ops));
+    parts.push(await runLegacyPart(dir, options.ops, progress));
     parts.push(await runFixedPart(dir, secret, options.ops, progress));
     parts.push(await runStorePart(dir, secret, options.ops, progress));
   } finally {
     progress.stop();
-    if (!options.isKeep && options.dir === undefined) await rm(dir, { recursive: true, force: true });
+    if (!options.isKeep) await rm(dir, { recursive: true, force: true });
   }
 
   const isOk = parts.every((part) => part.isOk !== false);
   if (options.isJson) {
-    io.stdout.write(`${JSON.stringify({ ok: isOk, ops: options.ops, dir: options.isKeep || options.dir !== undefined ? dir : undefined, parts }, null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify({ ok: isOk, ops: options.ops, dir: options.isKeep ? dir : undefined, parts }, null, 2)}\n`);
   } else {
     io.stdout.write(renderTable(parts));
-    io.stdout.write(`${isOk ? 'OK: the race is reproduced and the fix holds' : 'FAILED: see the table'}${options.isKeep || options.dir !== undefined ? ` (files in ${dir})` : ''}\n`);
+    io.stdout.write(`${isOk ? 'OK: the race is reproduced and the fix holds' : 'FAILED: see the table'}${options.isKeep ? ` (files kept in ${dir})` : ''}\n`);
   }
   return isOk ? 0 : 1;
 }
