@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { EncryptionService } from '../encryption-service.js';
-import { loadSnapshot } from './load-snapshot.js';
 import { matchesRegisteredRedirectUri, redirectUriProblem, type RedirectUriPolicy } from './redirect-uri.js';
-import { SaveCoalescer } from './save-coalescer.js';
-import { defaultStorePath, isObject, isString, isStringArray, isTime, serializeSnapshot } from './store-file.js';
-import { createDefaultStoreLogger, type StoreLogger } from './store-logger.js';
+import { isObject, isString, isStringArray, isTime } from './store-file.js';
+import type { StoreLogger } from './store-logger.js';
+import { StorePersistence } from './store-persistence.js';
 
 /** A registered OAuth client as stored in `oauth_clients.enc` (RFC 7591 §3.2.1). */
 export interface OAuthClient {
@@ -67,26 +66,22 @@ const refuse = (error: string, errorDescription: string): ClientRegistrationResu
  */
 export class PersistentClientStore {
   readonly #clients = new Map<string, OAuthClient>();
-  readonly #encryptionService: EncryptionService;
-  readonly #filePath: string;
   readonly #policy: RedirectUriPolicy;
-  readonly #logger: StoreLogger;
-  readonly #saves: SaveCoalescer;
+  readonly #file: StorePersistence<OAuthClient>;
 
   constructor(config: ClientStoreConfig, encryptionService: EncryptionService, storagePath?: string) {
-    this.#encryptionService = encryptionService;
-    this.#filePath = storagePath ?? defaultStorePath('oauth_clients.enc');
     this.#policy = { allowedRedirectUris: [...config.allowedRedirectUris], trustedRedirectUris: [...(config.trustedRedirectUris ?? [])] };
-    this.#logger = config.logger ?? createDefaultStoreLogger();
-    this.#saves = new SaveCoalescer(
-      () => serializeSnapshot('clients', this.#clients.values()),
-      (snapshot) => this.#encryptionService.encryptToFile(snapshot, this.#filePath),
+    this.#file = new StorePersistence(
+      encryptionService,
+      storagePath,
+      { name: 'clients', field: 'clients', defaultFileName: 'oauth_clients.enc', isRecord: isOAuthClient, records: () => this.#clients.values() },
+      config.logger,
     );
   }
 
   /** Replaces the clients in memory with the file's. */
   async loadFromStorage(): Promise<void> {
-    const records = await loadSnapshot(this.#encryptionService, { filePath: this.#filePath, field: 'clients', isRecord: isOAuthClient }, this.#logger);
+    const records = await this.#file.load();
     this.#clients.clear();
     for (const record of records) this.#clients.set(record.client_id, copyOf(record));
   }
@@ -146,7 +141,7 @@ export class PersistentClientStore {
 
   /** Resolves once every change made before the call is on disk; rejects with the write's error. */
   flush(): Promise<void> {
-    return this.#saves.save();
+    return this.#file.saves.save();
   }
 
   /** Clients held. */
@@ -156,13 +151,13 @@ export class PersistentClientStore {
 
   /** Saves; on failure undoes the change in memory and rethrows (NFR-8). */
   async #persist(undo: () => void): Promise<void> {
-    this.#saves.markChanged();
+    this.#file.saves.markChanged();
     try {
-      await this.#saves.save();
+      await this.#file.saves.save();
     } catch (error) {
       undo();
       // A later save may already hold the undone change; the next one must overwrite it.
-      this.#saves.markChanged();
+      this.#file.saves.markChanged();
       throw error;
     }
   }

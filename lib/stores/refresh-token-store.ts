@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { EncryptionService } from '../encryption-service.js';
 import { Debouncer } from './debounce.js';
-import { loadSnapshot } from './load-snapshot.js';
-import { SaveCoalescer } from './save-coalescer.js';
-import { defaultStorePath, isObject, isString, isTime, serializeSnapshot } from './store-file.js';
-import { createDefaultStoreLogger, describeError, safeLog, type StoreLogger } from './store-logger.js';
+import { isObject, isString, isTime } from './store-file.js';
+import type { StoreLogger } from './store-logger.js';
+import { StorePersistence } from './store-persistence.js';
 
 /** A refresh token as stored in `oauth_refresh_tokens.enc`. Times are epoch ms. */
 export interface RefreshToken {
@@ -54,28 +53,24 @@ const INVALID: TokenValidation = Object.freeze({ valid: false, error: 'invalid_g
  */
 export class PersistentRefreshTokenStore {
   readonly #tokens = new Map<string, RefreshToken>();
-  readonly #encryptionService: EncryptionService;
-  readonly #filePath: string;
   readonly #expiryMs: number;
-  readonly #logger: StoreLogger;
-  readonly #saves: SaveCoalescer;
+  readonly #file: StorePersistence<RefreshToken>;
   readonly #debouncer: Debouncer;
 
   constructor(config: RefreshTokenStoreConfig, encryptionService: EncryptionService, storagePath?: string) {
-    this.#encryptionService = encryptionService;
-    this.#filePath = storagePath ?? defaultStorePath('oauth_refresh_tokens.enc');
     this.#expiryMs = config.expirySeconds * 1000;
-    this.#logger = config.logger ?? createDefaultStoreLogger();
-    this.#saves = new SaveCoalescer(
-      () => serializeSnapshot('tokens', this.#tokens.values()),
-      (snapshot) => this.#encryptionService.encryptToFile(snapshot, this.#filePath),
+    this.#file = new StorePersistence(
+      encryptionService,
+      storagePath,
+      { name: 'refresh-tokens', field: 'tokens', defaultFileName: 'oauth_refresh_tokens.enc', isRecord: isRefreshToken, records: () => this.#tokens.values() },
+      config.logger,
     );
     this.#debouncer = new Debouncer(config.saveDebounceMs ?? 1000, config.maxSaveWaitMs ?? 5000, () => this.#saveInBackground());
   }
 
   /** Replaces the tokens in memory with the file's, dropping expired ones. */
   async loadFromStorage(): Promise<void> {
-    const records = await loadSnapshot(this.#encryptionService, { filePath: this.#filePath, field: 'tokens', isRecord: isRefreshToken }, this.#logger);
+    const records = await this.#file.load();
     const now = Date.now();
     this.#tokens.clear();
     for (const record of records) if (record.expires_at > now) this.#tokens.set(record.token, { ...record });
@@ -86,7 +81,7 @@ export class PersistentRefreshTokenStore {
    * resolves once every change made before the call is on disk.
    */
   saveToStorage(): Promise<void> {
-    return this.#saves.save();
+    return this.#file.saves.save();
   }
 
   /** Issues a token (32 random bytes, hex) for the client and user. */
@@ -177,14 +172,13 @@ export class PersistentRefreshTokenStore {
   }
 
   #changed(): void {
-    this.#saves.markChanged();
+    this.#file.saves.markChanged();
     this.#debouncer.schedule();
   }
 
   #saveInBackground(): void {
     this.saveToStorage().catch((error: unknown) =>
-      safeLog(this.#logger, 'error', { store: 'refresh-tokens', filePath: this.#filePath, ...describeError(error) },
-        'debounced save of the refresh token store failed; the next flush() retries it'),
+      this.#file.reportFailedSave(error, 'debounced save of the refresh token store failed; the next flush() retries it'),
     );
   }
 }

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { EncryptionService } from '../encryption-service.js';
-import { loadSnapshot } from './load-snapshot.js';
-import { SaveCoalescer } from './save-coalescer.js';
-import { defaultStorePath, isObject, isString, isTime, serializeSnapshot } from './store-file.js';
-import { createDefaultStoreLogger, describeError, safeLog, type StoreLogger } from './store-logger.js';
+import { isObject, isString, isTime } from './store-file.js';
+import type { StoreLogger } from './store-logger.js';
+import { StorePersistence } from './store-persistence.js';
 
 /** One signed-in user's session, as stored in `oauth_sessions.enc`. Times are epoch ms. */
 export interface UserSession {
@@ -38,28 +37,24 @@ const isUserSession = (value: unknown): value is UserSession =>
  */
 export class PersistentSessionStore {
   readonly #sessions = new Map<string, UserSession>();
-  readonly #encryptionService: EncryptionService;
-  readonly #filePath: string;
   readonly #expiryMs: number;
   readonly #maxSessions: number;
-  readonly #logger: StoreLogger;
-  readonly #saves: SaveCoalescer;
+  readonly #file: StorePersistence<UserSession>;
 
   constructor(encryptionService: EncryptionService, storagePath?: string, options: SessionStoreOptions = {}) {
-    this.#encryptionService = encryptionService;
-    this.#filePath = storagePath ?? defaultStorePath('oauth_sessions.enc');
     this.#expiryMs = options.sessionExpiryMs ?? 24 * 60 * 60 * 1000;
     this.#maxSessions = Math.max(1, options.maxSessions ?? 100);
-    this.#logger = options.logger ?? createDefaultStoreLogger();
-    this.#saves = new SaveCoalescer(
-      () => serializeSnapshot('sessions', this.#sessions.values()),
-      (snapshot) => this.#encryptionService.encryptToFile(snapshot, this.#filePath),
+    this.#file = new StorePersistence(
+      encryptionService,
+      storagePath,
+      { name: 'sessions', field: 'sessions', defaultFileName: 'oauth_sessions.enc', isRecord: isUserSession, records: () => this.#sessions.values() },
+      options.logger,
     );
   }
 
   /** Replaces the sessions in memory with the file's, dropping expired ones and keeping the newest `maxSessions`. */
   async loadFromStorage(): Promise<void> {
-    const records = await loadSnapshot(this.#encryptionService, { filePath: this.#filePath, field: 'sessions', isRecord: isUserSession }, this.#logger);
+    const records = await this.#file.load();
     const now = Date.now();
     const live = records.filter((session) => session.expiresAt > now).sort((a, b) => a.createdAt - b.createdAt);
     this.#sessions.clear();
@@ -103,7 +98,7 @@ export class PersistentSessionStore {
    * written (a later flush retries).
    */
   flush(): Promise<void> {
-    return this.#saves.save();
+    return this.#file.saves.save();
   }
 
   /** Sessions held, and how many of them have expired but were not yet removed. */
@@ -115,10 +110,9 @@ export class PersistentSessionStore {
   }
 
   #changed(): void {
-    this.#saves.markChanged();
-    this.#saves.saveInBackground((error) =>
-      safeLog(this.#logger, 'error', { store: 'sessions', filePath: this.#filePath, ...describeError(error) },
-        'background save of the session store failed; the next flush() retries it'),
+    this.#file.saves.markChanged();
+    this.#file.saves.saveInBackground((error) =>
+      this.#file.reportFailedSave(error, 'background save of the session store failed; the next flush() retries it'),
     );
   }
 }
