@@ -1,17 +1,8 @@
 import { getEventListeners } from 'node:events';
 import { SerialQueue } from '../lib/index.js';
-import { deferred, drain, recordingLogger, track } from './helpers/queue-harness.js';
+import { deferred, drain, recordingLogger, track, useFakeTimersLeavingNone } from './helpers/queue-harness.js';
 
-beforeEach(() => {
-  jest.useFakeTimers();
-});
-
-afterEach(() => {
-  // Every test settles its work: no warning timer may outlive it.
-  const timersLeft = jest.getTimerCount();
-  jest.useRealTimers();
-  expect(timersLeft).toBe(0);
-});
+useFakeTimersLeavingNone();
 
 describe('SerialQueue abort before the wait (behaviour 10)', () => {
   test('an already-aborted signal rejects at once with signal.reason, even on a busy key', async () => {

@@ -1,16 +1,7 @@
 import { SerialQueue } from '../lib/index.js';
-import { deferred, drain, track } from './helpers/queue-harness.js';
+import { deferred, drain, track, useFakeTimersLeavingNone } from './helpers/queue-harness.js';
 
-beforeEach(() => {
-  jest.useFakeTimers();
-});
-
-afterEach(() => {
-  // Every test settles its work: no warning timer may outlive it.
-  const timersLeft = jest.getTimerCount();
-  jest.useRealTimers();
-  expect(timersLeft).toBe(0);
-});
+useFakeTimersLeavingNone();
 
 describe('SerialQueue onIdle (FR-4.1)', () => {
   test('resolves at once when nothing runs or waits', async () => {

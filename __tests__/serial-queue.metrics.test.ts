@@ -1,17 +1,7 @@
 import { SerialQueue } from '../lib/index.js';
-import { deferred, drain, hold, recordingLogger } from './helpers/queue-harness.js';
+import { deferred, drain, hold, recordingLogger, useFakeTimersLeavingNone } from './helpers/queue-harness.js';
 
-beforeEach(() => {
-  jest.useFakeTimers();
-});
-
-afterEach(() => {
-  // Every test settles its work: no warning timer may outlive it.
-  const timersLeft = jest.getTimerCount();
-  jest.useRealTimers();
-  jest.restoreAllMocks();
-  expect(timersLeft).toBe(0);
-});
+useFakeTimersLeavingNone();
 
 describe('SerialQueue metrics (NFR-2)', () => {
   test('wait times run from the run call to the task start and feed total and longest', async () => {

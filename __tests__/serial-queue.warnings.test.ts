@@ -1,18 +1,7 @@
 import { SerialQueue } from '../lib/index.js';
-import { deferred, drain, hold, recordingLogger, track } from './helpers/queue-harness.js';
+import { deferred, drain, hold, recordingLogger, track, useFakeTimersLeavingNone } from './helpers/queue-harness.js';
 
-beforeEach(() => {
-  jest.useFakeTimers();
-});
-
-afterEach(() => {
-  // Every test settles its work: no warning timer may outlive it.
-  const timersLeft = jest.getTimerCount();
-  jest.useRealTimers();
-  jest.restoreAllMocks();
-  expect(timersLeft).toBe(0);
-});
-
+useFakeTimersLeavingNone();
 
 describe('SerialQueue depth warning (FR-1.4)', () => {
   test('ten waiting tasks give no warning; the eleventh gives exactly one, with key, depth and threshold', async () => {

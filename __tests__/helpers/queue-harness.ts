@@ -77,3 +77,19 @@ export async function hold(queue: SerialQueue, key = 'k'): Promise<Deferred> {
   await drain();
   return gate;
 }
+
+/**
+ * Fake timers for every test of the calling file, and the house check after
+ * each: the test settled its work, so no timer (a wait warning, say) outlives it.
+ */
+export function useFakeTimersLeavingNone(): void {
+  beforeEach(() => {
+    jest.useFakeTimers();
+  });
+  afterEach(() => {
+    const timersLeft = jest.getTimerCount();
+    jest.useRealTimers();
+    jest.restoreAllMocks();
+    expect(timersLeft).toBe(0);
+  });
+}
