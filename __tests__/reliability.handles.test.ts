@@ -54,7 +54,7 @@ describe('no timer is left once the stores are flushed and the service is idle (
     await tokens.generateToken({ clientId: 'client-a', userId: 'user-1', scope: 'openid' });
     const registering = clients.registerClient({ client_name: 'App', redirect_uris: ['https://app.example/cb'] });
     // The registration's save reaches the queue after a few real I/O turns (canonical path, sweep).
-    for (let turn = 0; turn < 100 && jest.getTimerCount() < 2; turn += 1) await drain();
+    for (let turn = 0; turn < 10_000 && jest.getTimerCount() < 2; turn += 1) await drain();
     // The token debounce, and the wait-warning timer of the registration queued behind the held lock.
     expect(jest.getTimerCount()).toBe(2);
     await jest.advanceTimersByTimeAsync(5000);
