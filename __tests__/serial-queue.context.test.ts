@@ -130,6 +130,15 @@ describe('SerialQueue re-entry without detectReentry (behaviour 11)', () => {
     await new SerialQueue({ detectReentry: true }).run('k', () => undefined);
     expect(spies[0]!.mock.calls.length).toBeGreaterThan(0);
   });
+
+  test('every detecting queue shares one AsyncLocalStorage, so many queues cost the process no more than one', async () => {
+    // Node 20 keeps each store registered for good and its hook touches every new promise once per store.
+    const run = jest.spyOn(AsyncLocalStorage.prototype, 'run');
+    const queues = Array.from({ length: 5 }, () => new SerialQueue({ detectReentry: true }));
+    await Promise.all(queues.map((queue, index) => queue.run(`k${index}`, () => index)));
+    expect(run.mock.contexts).toHaveLength(5);
+    expect(new Set(run.mock.contexts).size).toBe(1);
+  });
 });
 
 describe("the caller's async context reaches the task (behaviour 11)", () => {

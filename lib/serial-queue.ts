@@ -48,8 +48,23 @@ export interface SerialQueueMetrics {
 
 /** One running task, as seen by re-entry detection. */
 interface Holder {
+  readonly queue: object;
   readonly key: unknown;
   isRunning: boolean;
+}
+
+let sharedHolders: AsyncLocalStorage<readonly Holder[]> | undefined;
+
+/**
+ * The one store behind every detecting queue, created by the first of them.
+ * Node 20 keeps each AsyncLocalStorage registered for the life of the
+ * process, and its hook touches every new promise once per instance: a store
+ * per queue made 300 detecting queues turn every later promise into a
+ * 300-property object (a jest worker ran out of memory on bare promises).
+ */
+function holdersStore(): AsyncLocalStorage<readonly Holder[]> {
+  sharedHolders ??= new AsyncLocalStorage<readonly Holder[]>();
+  return sharedHolders;
 }
 
 /**
@@ -74,9 +89,9 @@ export class SerialQueue<K = string> {
       },
       options.logger ?? createDefaultLogger(),
     );
-    // Only an opted-in queue creates a store: its first run() switches on
+    // Only an opted-in queue touches the store: its first run() switches on
     // promise hooks for the whole process (see detectReentry).
-    this.#holders = options.detectReentry === true ? new AsyncLocalStorage<readonly Holder[]>() : undefined;
+    this.#holders = options.detectReentry === true ? holdersStore() : undefined;
   }
 
   /**
@@ -223,7 +238,7 @@ export class SerialQueue<K = string> {
   #invoke<T>(key: K, task: () => T | PromiseLike<T>): Promise<T> {
     try {
       if (this.#holders === undefined) return Promise.resolve(task());
-      const holder: Holder = { key, isRunning: true };
+      const holder: Holder = { queue: this, key, isRunning: true };
       const held = this.#holders.getStore() ?? [];
       const result = Promise.resolve(this.#holders.run([...held, holder], task));
       const release = (): void => {
@@ -239,6 +254,9 @@ export class SerialQueue<K = string> {
   #isHeldHere(key: K): boolean {
     const held = this.#holders?.getStore();
     // SameValueZero, as the Map of chains compares keys: NaN matches NaN.
-    return held !== undefined && held.some((holder) => holder.isRunning && (holder.key === key || (holder.key !== holder.key && key !== key)));
+    return (
+      held !== undefined &&
+      held.some((holder) => holder.queue === this && holder.isRunning && (holder.key === key || (holder.key !== holder.key && key !== key)))
+    );
   }
 }
