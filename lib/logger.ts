@@ -13,24 +13,30 @@ export const DEBUG_SECTION = 'session-store-mutex';
 export const WARNING_NAME = 'SerialQueueWarning';
 
 /**
- * The logger used when none is given: warnings go through
- * `process.emitWarning` as an Error named `SerialQueueWarning` whose own
- * properties are the structured fields (so `process.on('warning')` listeners
- * can read `key`, `depth`, `waitedMs`); debug lines go through
- * `util.debuglog` and show with `NODE_DEBUG=session-store-mutex`.
+ * Emits a process warning like Node's own `MaxListenersExceededWarning`: an
+ * Error with this `name` whose own properties are the structured fields, so
+ * `process.on('warning')` listeners can read them.
+ */
+export function emitNamedWarning(name: string, fields: Record<string, unknown>, message: string): void {
+  const warning = Object.assign(new Error(message), fields);
+  warning.name = name;
+  process.emitWarning(warning);
+}
+
+/** A debug-line writer for `NODE_DEBUG=session-store-mutex`, resolved on first use, not at import. */
+export function createDebugLine(): (fields: Record<string, unknown>, message: string) => void {
+  let debugLine: DebugLogger | undefined;
+  return (fields, message) => {
+    debugLine ??= debuglog(DEBUG_SECTION);
+    debugLine('%s %j', message, fields);
+  };
+}
+
+/**
+ * The logger used when none is given: warnings through `process.emitWarning`
+ * named `SerialQueueWarning`, debug lines through `util.debuglog` (shown with
+ * `NODE_DEBUG=session-store-mutex`).
  */
 export function createDefaultLogger(): QueueLogger {
-  // Resolved on first use: debuglog reads NODE_DEBUG then, not at import.
-  let debugLine: DebugLogger | undefined;
-  return {
-    warn(fields, message) {
-      const warning = Object.assign(new Error(message), fields);
-      warning.name = WARNING_NAME;
-      process.emitWarning(warning);
-    },
-    debug(fields, message) {
-      debugLine ??= debuglog(DEBUG_SECTION);
-      debugLine('%s %j', message, fields);
-    },
-  };
+  return { warn: (fields, message) => emitNamedWarning(WARNING_NAME, fields, message), debug: createDebugLine() };
 }

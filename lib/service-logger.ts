@@ -2,8 +2,7 @@
  * The EncryptionService's logger: pino-compatible, and when none is given, a
  * default that stays silent unless asked, like Node itself.
  */
-import { debuglog, type DebugLogger } from 'node:util';
-import { DEBUG_SECTION, type QueueLogger } from './logger.js';
+import { createDebugLine, emitNamedWarning, type QueueLogger } from './logger.js';
 
 /** A pino-compatible logger: structured fields first, message second. */
 export interface Logger {
@@ -22,17 +21,8 @@ export const SERVICE_WARNING_NAME = 'EncryptionServiceWarning';
  * info and debug go through `util.debuglog` (`NODE_DEBUG=session-store-mutex`).
  */
 export function createServiceLogger(): Logger {
-  // Resolved on first use: debuglog reads NODE_DEBUG then, not at import.
-  let debugLine: DebugLogger | undefined;
-  const warn = (fields: Record<string, unknown>, message: string): void => {
-    const warning = Object.assign(new Error(message), fields);
-    warning.name = SERVICE_WARNING_NAME;
-    process.emitWarning(warning);
-  };
-  const debug = (fields: Record<string, unknown>, message: string): void => {
-    debugLine ??= debuglog(DEBUG_SECTION);
-    debugLine('%s %j', message, fields);
-  };
+  const warn = (fields: Record<string, unknown>, message: string): void => emitNamedWarning(SERVICE_WARNING_NAME, fields, message);
+  const debug = createDebugLine();
   return { info: debug, warn, error: warn, debug };
 }
 

@@ -1,3 +1,5 @@
+import { emitNamedWarning } from '../logger.js';
+
 /**
  * Where the stores report what they cannot throw: background save failures
  * and files moved aside. Pino-compatible (fields first, message second), so
@@ -18,11 +20,7 @@ export const STORE_WARNING_NAME = 'PersistentStoreWarning';
  * properties are the structured fields, so `process.on('warning')` can read them.
  */
 export function createDefaultStoreLogger(): StoreLogger {
-  const emit = (fields: Record<string, unknown>, message: string): void => {
-    const warning = Object.assign(new Error(message), fields);
-    warning.name = STORE_WARNING_NAME;
-    process.emitWarning(warning);
-  };
+  const emit = (fields: Record<string, unknown>, message: string): void => emitNamedWarning(STORE_WARNING_NAME, fields, message);
   return { warn: emit, error: emit };
 }
 
