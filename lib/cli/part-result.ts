@@ -1,3 +1,5 @@
+import { errorCode } from '../fs-seam.js';
+
 /** What one part of the demonstration measured. */
 export interface PartResult {
   name: string;
@@ -20,11 +22,7 @@ export function countFailures(outcomes: readonly PromiseSettledResult<unknown>[]
   const failures: Record<string, number> = {};
   for (const outcome of outcomes) {
     if (outcome.status === 'fulfilled') continue;
-    const reason: unknown = outcome.reason;
-    const code =
-      typeof reason === 'object' && reason !== null && typeof (reason as { code?: unknown }).code === 'string'
-        ? (reason as { code: string }).code
-        : 'ERR_UNKNOWN';
+    const code = errorCode(outcome.reason) ?? 'ERR_UNKNOWN';
     failures[code] = (failures[code] ?? 0) + 1;
   }
   return failures;

@@ -5,6 +5,7 @@ import { moveAside } from './move-aside.js';
 import { describeError, safeLog, type StoreLogger } from './store-logger.js';
 import { STORE_VERSION, isObject, type RecordField } from './store-file.js';
 import { UnsupportedStoreVersionError } from './store-errors.js';
+import { errorCode } from '../fs-seam.js';
 
 /** What a store needs to read its file. */
 export interface SnapshotSpec<T> {
@@ -36,14 +37,14 @@ export async function loadSnapshot<T>(service: EncryptionService, spec: Snapshot
     try {
       payload = await fs.readFile(spec.filePath, 'utf8');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      if (errorCode(error) === 'ENOENT') return [];
       throw error;
     }
     let plaintext: string;
     try {
       plaintext = await service.decrypt(payload);
     } catch (error) {
-      if ((error as { code?: unknown }).code !== 'ERR_DECRYPT') throw error;
+      if (errorCode(error) !== 'ERR_DECRYPT') throw error;
       return quarantine(spec.filePath, describeError(error), logger);
     }
     const parsed = parseSnapshot(plaintext, spec);

@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import { errorCode } from '../fs-seam.js';
 
 /** Errors of `link` that mean "hard links are not supported here", not "the name is taken". */
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
@@ -18,7 +19,7 @@ export async function moveAside(filePath: string, timestamp: number = Date.now()
       await fs.unlink(filePath);
       return target;
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
+      const code = errorCode(error);
       if (code === 'EEXIST') continue;
       if (code === undefined || !NO_HARD_LINKS.has(code)) throw error;
       if (await exists(target)) continue;
@@ -33,7 +34,7 @@ async function exists(filePath: string): Promise<boolean> {
     await fs.lstat(filePath);
     return true;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    if (errorCode(error) === 'ENOENT') return false;
     throw error;
   }
 }

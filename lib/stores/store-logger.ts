@@ -1,4 +1,5 @@
 import { emitNamedWarning } from '../logger.js';
+import { errorCode } from '../fs-seam.js';
 
 /**
  * Where the stores report what they cannot throw: background save failures
@@ -27,8 +28,7 @@ export function createDefaultStoreLogger(): StoreLogger {
 /** Describes a failure for a log line: its code and message, never a stack or a payload. */
 export function describeError(error: unknown): Record<string, unknown> {
   if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return { code: typeof code === 'string' ? code : undefined, error: error.message };
+    return { code: errorCode(error), error: error.message };
   }
   return { error: String(error) };
 }
