@@ -7,13 +7,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { DEFAULT_OPS, parseCliArgs, UsageError } from '../lib/cli/args.js';
-import { runFixedPart } from '../lib/cli/fixed-part.js';
-import { runLegacyPart } from '../lib/cli/legacy-part.js';
-import { main } from '../lib/cli/main.js';
-import { countFailures, summariseWaits } from '../lib/cli/part-result.js';
-import { Progress } from '../lib/cli/progress.js';
-import { runStorePart } from '../lib/cli/store-part.js';
+import { DEFAULT_OPS, parseCliArgs, UsageError } from '../lib/demo/args.js';
+import { runFixedPart } from '../lib/demo/fixed-part.js';
+import { runLegacyPart } from '../lib/demo/legacy-part.js';
+import { main } from '../lib/demo/main.js';
+import { countFailures, summariseWaits } from '../lib/demo/part-result.js';
+import { Progress } from '../lib/demo/progress.js';
+import { runStorePart } from '../lib/demo/store-part.js';
 
 const execFileAsync = promisify(execFile);
 const SECRET = 'cli-test-secret-0123456789abcdef';
@@ -157,7 +157,7 @@ describe('helpers', () => {
 
 describe('end to end', () => {
   test('the built CLI shows the race and the fix, exits 0 and prints JSON with --json', async () => {
-    const bin = path.join(__dirname, '..', 'dist', 'bin.js');
+    const bin = path.join(__dirname, '..', 'dist', 'demo', 'bin.js');
     expect(fs.existsSync(bin)).toBe(true); // run `npm run build` first (npm test does)
     const { stdout } = await execFileAsync(process.execPath, [bin, '--ops', '30', '--json', '--dir', dir, '--keep'], {
       timeout: 120_000,
@@ -175,7 +175,7 @@ describe('end to end', () => {
   });
 
   test('without --keep the run removes only the directory it made inside --dir', async () => {
-    const bin = path.join(__dirname, '..', 'dist', 'bin.js');
+    const bin = path.join(__dirname, '..', 'dist', 'demo', 'bin.js');
     fs.writeFileSync(path.join(dir, 'already-here.txt'), 'user data');
     const { stdout } = await execFileAsync(process.execPath, [bin, '--ops', '5', '--dir', dir], { timeout: 120_000 });
     expect(stdout).toContain('OK: the race is reproduced and the fix holds');

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { EncryptionService } from '../lib/encryption-service.js';
+import { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { faultySeam, fsError, makeTempDir, removeTempDir, tempFilesIn, type FaultyOperation } from './fixtures/encryption/helpers.js';
 
 let dir: string;

@@ -4,9 +4,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { scryptKey, type DeriveKey } from '../lib/crypto-format.js';
-import { EncryptionService } from '../lib/encryption-service.js';
-import { KeyCache } from '../lib/key-cache.js';
+import { scryptKey, type DeriveKey } from '../lib/encryption/crypto-format.js';
+import { EncryptionService } from '../lib/encryption/encryption-service.js';
+import { DerivedKeyCache } from '../lib/encryption/derived-key-cache.js';
 import { legacyDecrypt, legacyEncrypt, legacyFixture, makeTempDir, removeTempDir } from './fixtures/encryption/helpers.js';
 
 // Repeated from fixtures/encryption/make-legacy.mjs, which made legacy.enc with the plain node:crypto recipe.
@@ -119,7 +119,7 @@ describe('behaviour 2: key derivation is paid once, not per write', () => {
   });
 
   test('the derived-key cache is bounded and evicts the least recently used salt', async () => {
-    const cache = new KeyCache(2);
+    const cache = new DerivedKeyCache(2);
     let derivations = 0;
     const derive = () => {
       derivations += 1;

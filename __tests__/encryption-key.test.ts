@@ -7,9 +7,9 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { scryptKey } from '../lib/crypto-format.js';
-import { EncryptionService } from '../lib/encryption-service.js';
-import { KEY_ENVIRONMENT_VARIABLE } from '../lib/key-source.js';
+import { scryptKey } from '../lib/encryption/crypto-format.js';
+import { EncryptionService } from '../lib/encryption/encryption-service.js';
+import { KEY_ENVIRONMENT_VARIABLE } from '../lib/encryption/key-source.js';
 import { capturingLogger, faultySeam, fixturesDir, fsError, legacyDecrypt, legacyEncrypt, makeTempDir, removeTempDir } from './fixtures/encryption/helpers.js';
 
 let dir: string;

@@ -5,9 +5,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { canonicalPath } from '../lib/canonical-path.js';
-import { EncryptionService } from '../lib/encryption-service.js';
-import { nodeFileSystem } from '../lib/fs-seam.js';
+import { canonicalPath } from '../lib/files/canonical-path.js';
+import { EncryptionService } from '../lib/encryption/encryption-service.js';
+import { nodeFileSystem } from '../lib/files/fs-seam.js';
 import { capturingLogger, deferred, makeTempDir, removeTempDir, tempFilesIn, type Deferred } from './fixtures/encryption/helpers.js';
 
 let dir: string;

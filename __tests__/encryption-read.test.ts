@@ -6,9 +6,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { scryptKey } from '../lib/crypto-format.js';
-import { EncryptionService } from '../lib/encryption-service.js';
-import { DecryptionError } from '../lib/errors.js';
+import { scryptKey } from '../lib/encryption/crypto-format.js';
+import { EncryptionService } from '../lib/encryption/encryption-service.js';
+import { DecryptionError } from '../lib/encryption/errors.js';
 import { capturingLogger, faultySeam, fsError, legacyEncrypt, makeTempDir, removeTempDir } from './fixtures/encryption/helpers.js';
 
 const SECRET = 'read-test-secret-5f0c2a';

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { EncryptionService } from '../lib/encryption-service.js';
+import { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { capturingLogger, exited, faultySeam, fsError, makeTempDir, removeTempDir, spawnNode } from './fixtures/encryption/helpers.js';
 
 let dir: string;

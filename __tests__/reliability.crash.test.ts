@@ -10,7 +10,7 @@
 import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { EncryptionService } from '../lib/encryption-service.js';
+import { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { parseSnapshot, requireBuild, startFixture, tempFilesIn } from './helpers/reliability-harness.js';
 import { makeTempDir, removeTempDir } from './helpers/store-harness.js';
 

@@ -10,8 +10,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { EncryptionService } from '../lib/encryption-service.js';
-import { nodeFileSystem, type FileSystem } from '../lib/fs-seam.js';
+import { EncryptionService } from '../lib/encryption/encryption-service.js';
+import { nodeFileSystem, type FileSystem } from '../lib/files/fs-seam.js';
 import { PersistentClientStore, type OAuthClient } from '../lib/stores/client-store.js';
 import { PersistentRefreshTokenStore, type RefreshToken } from '../lib/stores/refresh-token-store.js';
 import { PersistentSessionStore, type UserSession } from '../lib/stores/session-store.js';

@@ -8,8 +8,8 @@
  * leak checks live in reliability.queue-leak.test.ts.
  */
 import path from 'node:path';
-import { EncryptionService } from '../lib/encryption-service.js';
-import { nodeFileSystem } from '../lib/fs-seam.js';
+import { EncryptionService } from '../lib/encryption/encryption-service.js';
+import { nodeFileSystem } from '../lib/files/fs-seam.js';
 import { PersistentClientStore } from '../lib/stores/client-store.js';
 import { PersistentRefreshTokenStore } from '../lib/stores/refresh-token-store.js';
 import { PersistentSessionStore } from '../lib/stores/session-store.js';

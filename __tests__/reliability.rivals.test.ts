@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { EncryptionService } from '../lib/encryption-service.js';
+import { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { parseSnapshot, requireBuild, startFixture, type ChildExit, type RunningChild } from './helpers/reliability-harness.js';
 import { makeTempDir, removeTempDir } from './helpers/store-harness.js';
 

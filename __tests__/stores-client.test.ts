@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { EncryptionService } from '../lib/encryption-service.js';
+import type { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { PersistentClientStore, type OAuthClient } from '../lib/stores/client-store.js';
 import { createService, deferred, drain, makeTempDir, readStoreFile, recordingStoreLogger, removeTempDir, switchableWriteFault, track } from './helpers/store-harness.js';
 

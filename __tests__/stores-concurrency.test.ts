@@ -1,6 +1,6 @@
 import path from 'node:path';
-import type { EncryptionService } from '../lib/encryption-service.js';
-import { nodeFileSystem } from '../lib/fs-seam.js';
+import type { EncryptionService } from '../lib/encryption/encryption-service.js';
+import { nodeFileSystem } from '../lib/files/fs-seam.js';
 import { PersistentClientStore } from '../lib/stores/client-store.js';
 import { PersistentRefreshTokenStore } from '../lib/stores/refresh-token-store.js';
 import { PersistentSessionStore } from '../lib/stores/session-store.js';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { EncryptionService } from '../lib/encryption-service.js';
+import type { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { PersistentRefreshTokenStore, type RefreshToken } from '../lib/stores/refresh-token-store.js';
 import {
   createService, drain, makeTempDir, readStoreFile, recordingStoreLogger, removeTempDir, settleBackgroundSaves, switchableWriteFault,

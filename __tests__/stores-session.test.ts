@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { EncryptionService } from '../lib/encryption-service.js';
+import type { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { PersistentSessionStore } from '../lib/stores/session-store.js';
 import {
   createService, makeTempDir, readStoreFile, recordingStoreLogger, removeTempDir, settleBackgroundSaves, switchableWriteFault, useFakeTimersWithRealIo,

@@ -8,7 +8,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { tempFileOwner } from '../../lib/temp-name.js';
+import { tempFileOwner } from '../../lib/files/temp-name.js';
 
 export const FIXTURES = path.join(__dirname, '..', 'fixtures');
 const DIST = path.join(__dirname, '..', '..', 'dist', 'index.js');

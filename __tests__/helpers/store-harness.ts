@@ -6,9 +6,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EncryptionService } from '../../lib/encryption-service.js';
-import type { EncryptionServiceSeam } from '../../lib/encryption-types.js';
-import { nodeFileSystem } from '../../lib/fs-seam.js';
+import { EncryptionService } from '../../lib/encryption/encryption-service.js';
+import type { EncryptionServiceSeam } from '../../lib/encryption/encryption-types.js';
+import { nodeFileSystem } from '../../lib/files/fs-seam.js';
 import type { StoreLogger } from '../../lib/stores/store-logger.js';
 
 import { drain } from './queue-harness.js';

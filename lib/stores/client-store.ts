@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { EncryptionService } from '../encryption-service.js';
+import type { EncryptionService } from '../encryption/encryption-service.js';
 import { matchesRegisteredRedirectUri, redirectUriProblem, type RedirectUriPolicy } from './redirect-uri.js';
 import { isObject, isString, isStringArray, isTime } from './store-file.js';
 import type { StoreLogger } from './store-logger.js';

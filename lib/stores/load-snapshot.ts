@@ -1,11 +1,11 @@
 import { promises as fs } from 'node:fs';
-import type { EncryptionService } from '../encryption-service.js';
-import { NotInitializedError } from '../errors.js';
+import type { EncryptionService } from '../encryption/encryption-service.js';
+import { NotInitializedError } from '../encryption/errors.js';
 import { moveAside } from './move-aside.js';
 import { describeError, safeLog, type StoreLogger } from './store-logger.js';
 import { STORE_VERSION, isObject, type RecordField } from './store-file.js';
 import { UnsupportedStoreVersionError } from './store-errors.js';
-import { errorCode } from '../fs-seam.js';
+import { errorCode } from '../files/fs-seam.js';
 
 /** What a store needs to read its file. */
 export interface SnapshotSpec<T> {

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { errorCode } from '../fs-seam.js';
+import { errorCode } from '../files/fs-seam.js';
 
 /** Errors of `link` that mean "hard links are not supported here", not "the name is taken". */
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { EncryptionService } from '../encryption-service.js';
+import type { EncryptionService } from '../encryption/encryption-service.js';
 import { isObject, isString, isTime } from './store-file.js';
 import type { StoreLogger } from './store-logger.js';
 import { StorePersistence } from './store-persistence.js';

@@ -1,4 +1,4 @@
-import type { EncryptionService } from '../encryption-service.js';
+import type { EncryptionService } from '../encryption/encryption-service.js';
 import { ShutdownTimeoutError, StoreFlushError } from './store-errors.js';
 import { createDefaultStoreLogger, describeError, safeLog, type StoreLogger } from './store-logger.js';
 

@@ -1,5 +1,5 @@
-import { emitNamedWarning } from '../logger.js';
-import { errorCode } from '../fs-seam.js';
+import { emitNamedWarning } from '../support/logger.js';
+import { errorCode } from '../files/fs-seam.js';
 
 /**
  * Where the stores report what they cannot throw: background save failures

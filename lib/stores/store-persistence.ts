@@ -2,7 +2,7 @@
  * What the three stores share: a store's file, its coalesced saves and its
  * load. A store keeps its records; this keeps them on disk.
  */
-import type { EncryptionService } from '../encryption-service.js';
+import type { EncryptionService } from '../encryption/encryption-service.js';
 import { loadSnapshot } from './load-snapshot.js';
 import { SaveCoalescer } from './save-coalescer.js';
 import { defaultStorePath, serializeSnapshot, type RecordField } from './store-file.js';

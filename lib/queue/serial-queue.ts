@@ -3,10 +3,10 @@ import { AbortFanout } from './abort-fanout.js';
 import { LockReentryError } from './errors.js';
 import { KeyChain } from './key-chain.js';
 import { KeyIndex } from './key-index.js';
-import { createDefaultLogger, type QueueLogger } from './logger.js';
+import { createDefaultLogger, type QueueLogger } from '../support/logger.js';
 import { WaitMonitor } from './wait-monitor.js';
 
-export type { QueueLogger } from './logger.js';
+export type { QueueLogger } from '../support/logger.js';
 
 /** Options of a {@link SerialQueue}. Every field is optional. */
 export interface SerialQueueOptions {

@@ -3,9 +3,9 @@
  * the class so the class file reads as behaviour only.
  */
 import type { DeriveKey } from './crypto-format.js';
-import type { FileSystem } from './fs-seam.js';
+import type { FileSystem } from '../files/fs-seam.js';
 import type { KeySource } from './key-source.js';
-import type { SerialQueueOptions } from './serial-queue.js';
+import type { SerialQueueOptions } from '../queue/serial-queue.js';
 import type { Logger } from './service-logger.js';
 
 /** Options of an {@link EncryptionService}. Every field is optional. */

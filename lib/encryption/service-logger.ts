@@ -2,7 +2,7 @@
  * The EncryptionService's logger: pino-compatible, and when none is given, a
  * default that stays silent unless asked, like Node itself.
  */
-import { createDebugLine, emitNamedWarning, type QueueLogger } from './logger.js';
+import { createDebugLine, emitNamedWarning, type QueueLogger } from '../support/logger.js';
 
 /** A pino-compatible logger: structured fields first, message second. */
 export interface Logger {

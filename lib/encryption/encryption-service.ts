@@ -6,16 +6,16 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '../files/atomic-write.js';
 import { decryptWithKey, encryptWithKey, parsePayload, SALT_BYTES, scryptKey, type DeriveKey } from './crypto-format.js';
 import type { EncryptionHealthStatus, EncryptionServiceConfig, EncryptionServiceSeam, FileMutexMetrics } from './encryption-types.js';
 import { DecryptionError, NotInitializedError } from './errors.js';
-import { FileLocks } from './file-locks.js';
-import { createFileSystem, errorCode, type FileSystem } from './fs-seam.js';
-import { KeyCache } from './key-cache.js';
+import { FileLocks } from '../files/file-locks.js';
+import { createFileSystem, errorCode, type FileSystem } from '../files/fs-seam.js';
+import { DerivedKeyCache } from './derived-key-cache.js';
 import { predictKeySource, resolveKey, type KeySource } from './key-source.js';
 import { createServiceLogger, guardLogger, toQueueLogger, type Logger } from './service-logger.js';
-import { DirectorySweeper, type SweepOutcome } from './temp-sweep.js';
+import { DirectorySweeper, type SweepOutcome } from '../files/temp-sweep.js';
 
 /** The secret in use and the instance salt whose derived key encrypts every write. */
 interface ActiveKey {
@@ -43,7 +43,7 @@ export class EncryptionService {
   readonly #deriveKey: DeriveKey;
   readonly #locks: FileLocks;
   readonly #sweeper: DirectorySweeper;
-  readonly #derivedKeys = new KeyCache();
+  readonly #derivedKeys = new DerivedKeyCache();
   #active: ActiveKey | undefined;
   #activation: Promise<void> | undefined;
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The package's command: `session-store-mutex` (and `npm start`).
-import { main } from './cli/main.js';
+import { main } from './main.js';
 
 main(process.argv.slice(2), process).then(
   (code) => {

@@ -4,7 +4,7 @@
  * the two. Modelled on write-file-atomic, plus the directory fsync.
  */
 import path from 'node:path';
-import { attachCleanupError } from './errors.js';
+import { attachCleanupError } from './cleanup-error.js';
 import { errorCode, type FileHandle, type FileSystem } from './fs-seam.js';
 import { tempPathFor } from './temp-name.js';
 

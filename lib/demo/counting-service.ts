@@ -1,4 +1,4 @@
-import { EncryptionService } from '../encryption-service.js';
+import { EncryptionService } from '../encryption/encryption-service.js';
 
 /** An EncryptionService that counts the files it has written, for the demonstration's table. */
 export class CountingEncryptionService extends EncryptionService {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { EncryptionService } from '../encryption-service.js';
+import { EncryptionService } from '../encryption/encryption-service.js';
 import { PersistentClientStore } from '../stores/client-store.js';
 import { PersistentRefreshTokenStore } from '../stores/refresh-token-store.js';
 import { PersistentSessionStore } from '../stores/session-store.js';

@@ -6,7 +6,7 @@
  */
 import { canonicalPath } from './canonical-path.js';
 import type { FileSystem } from './fs-seam.js';
-import { SerialQueue, type SerialQueueMetrics, type SerialQueueOptions } from './serial-queue.js';
+import { SerialQueue, type SerialQueueMetrics, type SerialQueueOptions } from '../queue/serial-queue.js';
 
 /** A lock per canonical file path, admitting calls in call order. Internal to the EncryptionService. */
 export class FileLocks {

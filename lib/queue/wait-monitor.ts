@@ -5,7 +5,7 @@
  * so the uncontended path reads no clock and arms no timer.
  */
 import { WaitList, type KeyChain, type Waiter } from './key-chain.js';
-import type { QueueLogger } from './logger.js';
+import type { QueueLogger } from '../support/logger.js';
 
 /** The clock is read at call time so jest's fake timers can drive it. */
 const now = (): number => globalThis.performance.now();

@@ -7,9 +7,9 @@
  * loser that gets EEXIST never reads a half-written key.
  */
 import { randomBytes } from 'node:crypto';
-import { publishTempFile } from './atomic-write.js';
+import { publishTempFile } from '../files/atomic-write.js';
 import { KeyFileError } from './errors.js';
-import { errorCode, type FileSystem } from './fs-seam.js';
+import { errorCode, type FileSystem } from '../files/fs-seam.js';
 
 /** Where a service's secret came from. */
 export type KeySource = 'config' | 'environment' | 'file' | 'generated';

@@ -1,4 +1,4 @@
-import type { QueueLogger } from '../logger.js';
+import type { QueueLogger } from '../support/logger.js';
 
 /**
  * A queue logger that records every lock wait. Used with `slowWaitMs: 0`, the

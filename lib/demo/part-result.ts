@@ -1,4 +1,4 @@
-import { errorCode } from '../fs-seam.js';
+import { errorCode } from '../files/fs-seam.js';
 
 /** What one part of the demonstration measured. */
 export interface PartResult {

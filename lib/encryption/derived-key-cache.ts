@@ -8,7 +8,7 @@
 export const DERIVED_KEY_CACHE_SIZE = 64;
 
 /** Derived keys by salt (hex), least recently used evicted first. */
-export class KeyCache {
+export class DerivedKeyCache {
   readonly #capacity: number;
   readonly #keys = new Map<string, Promise<Buffer>>();
 

@@ -1,29 +1,7 @@
 /**
- * Typed errors. Callers branch on `code`, never on message text, and no
- * message ever carries task data, plaintext, keys or tokens (NFR-4).
+ * The encryption layer's typed errors. Callers branch on `code`, never on
+ * message text, and no message carries plaintext, keys or tokens (NFR-4).
  */
-
-/**
- * `run` was called on a key from inside a task that is still running on that
- * same key. Without detection this would deadlock, so with
- * `detectReentry: true` the queue rejects with this error instead.
- */
-export class LockReentryError extends Error {
-  override readonly name = 'LockReentryError';
-  readonly code = 'ERR_LOCK_REENTRY' as const;
-  /** The key that was re-entered. */
-  readonly key: unknown;
-
-  constructor(key: unknown) {
-    super(`run() re-entered key ${describeKey(key)} from a task that holds it; this would deadlock`);
-    this.key = key;
-  }
-}
-
-/** Renders a queue key for a message without dumping whole objects into it. */
-export function describeKey(key: unknown): string {
-  return typeof key === 'string' ? JSON.stringify(key) : typeof key === 'object' && key !== null ? '[object]' : String(key);
-}
 
 /**
  * A payload could not be decrypted: it is malformed (wrong part count, not
@@ -77,16 +55,4 @@ export class KeyFileError extends Error {
     super(`key file ${JSON.stringify(keyStoragePath)} ${problem}`);
     this.keyStoragePath = keyStoragePath;
   }
-}
-
-/**
- * Records a cleanup failure on the error that caused the cleanup, so the
- * original error (and its `code`) is what the caller sees. The cleanup errors
- * land on a non-enumerable `cleanupErrors` array.
- */
-export function attachCleanupError(error: unknown, cleanupError: unknown): void {
-  if (typeof error !== 'object' || error === null || !Object.isExtensible(error)) return;
-  const existing = (error as { cleanupErrors?: unknown }).cleanupErrors;
-  if (Array.isArray(existing)) existing.push(cleanupError);
-  else Object.defineProperty(error, 'cleanupErrors', { value: [cleanupError], configurable: true, writable: true });
 }
