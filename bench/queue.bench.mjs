@@ -1,10 +1,20 @@
 /**
- * SerialQueue benchmark (issue 2): ns per task for
+ * SerialQueue benchmark (issues 2 and 12): ns per task for
  *   - uncontended: sequential `await run('k', task)` on one key,
  *   - contended:   1,000 and 100,000 tasks queued at once on one key,
  *   - spread:      100,000 keys, one task each, queued at once,
- * for SerialQueue beside a bare `await task()` (no lock at all), async-lock
- * and async-mutex (a Map of Mutex per key, `runExclusive`).
+ * for SerialQueue beside a bare `await task()` (no lock at all), async-lock,
+ * async-mutex (a Map of Mutex per key, `runExclusive`) and the original
+ * server's FileMutex (re-implemented in original-file-mutex.mjs).
+ *
+ * Two more children measure what the two optimisations of the queue core
+ * buy, on the workloads that touch them (uncontended and spread: every run
+ * finds its key idle), each by undoing one of them in the real queue:
+ *   - "Map index": TailIndex's methods patched to keep every key in a Map
+ *     instead of the null-prototype dictionary it uses for string keys;
+ *   - "deferred start": every task wrapped to start one microtask later, as
+ *     it would if an idle key's task were chained like a waiting one
+ *     instead of being started synchronously inside run.
  *
  * Each implementation runs in its own fresh `node --expose-gc` process (this
  * file re-invokes itself with the implementation's name), so nothing one of
@@ -24,9 +34,13 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 
-const IMPLS = ['bare', 'serial-queue', 'async-mutex', 'async-lock'];
+const IMPLS = ['bare', 'serial-queue', 'async-mutex', 'async-lock', 'original-file-mutex'];
+const LOCKS = IMPLS.filter((impl) => impl !== 'bare' && impl !== 'serial-queue');
 /** SerialQueue again with a 128 MB semi-space: shows what the contended rows owe to the young-generation GC. */
 const BIG_YOUNG_GEN = { impl: 'serial-queue', label: 'serial-queue, semi-space 128 MB', flags: ['--max-semi-space-size=128'] };
+/** The queue with one optimisation undone, on the workloads where every run finds its key idle. */
+const MAP_INDEX = 'serial-queue, Map index';
+const DEFERRED_START = 'serial-queue, deferred start';
 const PASSES = 3;
 const ROUNDS_PER_PASS = 2;
 const SLOW_ROUND_MS = 2_000;
@@ -86,6 +100,35 @@ async function loadImplementation(name) {
         // The default maxPending (1,000) would reject the 100,000-task queue.
         const lock = new AsyncLock({ maxPending: Infinity });
         return (key, fn) => lock.acquire(key, fn);
+      };
+    }
+    case MAP_INDEX: {
+      const { SerialQueue } = await import('../dist/index.js');
+      const { TailIndex } = await import('../dist/queue/tail-index.js');
+      const map = Symbol('map');
+      Object.defineProperty(TailIndex.prototype, 'size', { get() { return (this[map] ??= new Map()).size; } });
+      TailIndex.prototype.get = function get(key) { return (this[map] ??= new Map()).get(key); };
+      TailIndex.prototype.add = function add(key, value) { (this[map] ??= new Map()).set(key, value); };
+      TailIndex.prototype.delete = function remove(key) { (this[map] ??= new Map()).delete(key); };
+      const logger = { warn() {}, debug() {} };
+      return () => {
+        const queue = new SerialQueue({ logger });
+        return (key, fn) => queue.run(key, fn);
+      };
+    }
+    case DEFERRED_START: {
+      const { SerialQueue } = await import('../dist/index.js');
+      const logger = { warn() {}, debug() {} };
+      return () => {
+        const queue = new SerialQueue({ logger });
+        return (key, fn) => queue.run(key, () => Promise.resolve().then(fn));
+      };
+    }
+    case 'original-file-mutex': {
+      const { OriginalFileMutex } = await import('./original-file-mutex.mjs');
+      return () => {
+        const mutex = new OriginalFileMutex();
+        return (key, fn) => mutex.withLock(key, fn);
       };
     }
     default:
@@ -174,6 +217,7 @@ function orchestrate() {
   const runs = [
     ...IMPLS.map((impl) => ({ impl, label: impl, flags: [], scenarios: SCENARIOS.map((s) => s.name) })),
     { ...BIG_YOUNG_GEN, scenarios: [CONTENDED_SMALL, CONTENDED_LARGE] },
+    ...[MAP_INDEX, DEFERRED_START].map((impl) => ({ impl, label: impl, flags: [], scenarios: [UNCONTENDED, SPREAD] })),
   ];
   const samples = Object.fromEntries(runs.map(({ label }) => [label, {}]));
   const slowNotes = [];
@@ -204,11 +248,22 @@ function orchestrate() {
     flat: ns('serial-queue', CONTENDED_LARGE) / ns('serial-queue', CONTENDED_SMALL),
     asyncLockContended: ns('async-lock', CONTENDED_LARGE) / ns('serial-queue', CONTENDED_LARGE),
   };
+  const ahead = SCENARIOS.flatMap((scenario) =>
+    LOCKS.map((impl) => {
+      const ratio = ns(impl, scenario.name) / ns('serial-queue', scenario.name);
+      return check(`${scenario.name}: ${impl} / serial-queue`, ratio, '> 1', ratio > 1);
+    }),
+  );
   const checks = [
-    check('uncontended: serial-queue / bare await', ratios.overBare, '<= 4', ratios.overBare <= 4),
+    check('uncontended: serial-queue / bare await', ratios.overBare, '<= 3', ratios.overBare <= 3),
+    ...ahead,
     check('uncontended: async-lock / serial-queue', ratios.asyncLockUncontended, '>= 2', ratios.asyncLockUncontended >= 2),
     check('contended serial-queue: 100,000 queued / 1,000 queued', ratios.flat, '<= 2', ratios.flat <= 2),
     check('contended 100,000 queued: async-lock / serial-queue', ratios.asyncLockContended, '>= 10', ratios.asyncLockContended >= 10),
+  ];
+  const gain = (label, scenario) => round(ns(label, scenario) / ns('serial-queue', scenario), 2);
+  const internalNotes = [
+    `what the core's optimisations buy (ns/task with one undone, over the queue as shipped): keeping string keys in a Map instead of TailIndex's null-prototype dictionary costs ${gain(MAP_INDEX, UNCONTENDED)}x uncontended and ${gain(MAP_INDEX, SPREAD)}x spread; starting an idle key's task one microtask later instead of inside run costs ${gain(DEFERRED_START, UNCONTENDED)}x uncontended and ${gain(DEFERRED_START, SPREAD)}x spread`,
   ];
   const bigYoungFlat = ns(BIG_YOUNG_GEN.label, CONTENDED_LARGE) / ns(BIG_YOUNG_GEN.label, CONTENDED_SMALL);
   const bareFlat = ns('bare', CONTENDED_LARGE) / ns('bare', CONTENDED_SMALL);
@@ -216,9 +271,10 @@ function orchestrate() {
     `node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown cpu'} x${os.cpus().length}, ${os.platform()} ${os.arch()}; 1-min load average ${loadBefore.toFixed(1)} at start, ${os.loadavg()[0].toFixed(1)} at end`,
     `wall-clock medians over ${PASSES} interleaved passes x ${ROUNDS_PER_PASS} rounds, each after warm-up rounds (500 ms or 8 rounds, whichever comes first), one fresh process per implementation and pass; total ${((performance.now() - started) / 1000).toFixed(0)} s`,
     'bare calls the task with no lock, so its contended and spread rows are a floor, not a queue',
-    'serial-queue runs with a no-op logger (default options otherwise); async-lock with maxPending: Infinity; async-mutex keeps one Mutex per key in a Map it never prunes',
+    'serial-queue runs with a no-op logger (default options otherwise); async-lock with maxPending: Infinity; async-mutex keeps one Mutex per key in a Map it never prunes; original-file-mutex is the original server\'s FileMutex algorithm (path.resolve per call, an array of waiters per path, Date.now() per wait), re-implemented in bench/original-file-mutex.mjs, with a no-op logger',
     'contended 1,000 queued is 100 batches of 1,000 tasks, each batch queued at once and awaited',
     `100,000 queued holds 100,000 pending tasks at once, which outgrows V8's young generation: from 1,000 to 100,000 queued, bare grows ${round(bareFlat, 2)}x per task and serial-queue ${round(ratios.flat, 2)}x, but serial-queue with --max-semi-space-size=128 only ${round(bigYoungFlat, 2)}x, so the growth is GC, not queue work`,
+    ...internalNotes,
     ...slowNotes,
   ];
 

@@ -1,11 +1,12 @@
 /**
- * Watches the waits of a SerialQueue: the depth warning, the wait warning
- * while a task still waits, the debug line for a slow wait, and the wait
- * counters behind `metrics()`. Only tasks that queue behind another reach it,
- * so the uncontended path reads no clock and arms no timer.
+ * Watches the waits of a SerialQueue, as the core's WaitObserver: the depth
+ * warning, the wait warning while a task still waits, the debug line for a
+ * slow wait, and the wait counters behind `metrics()`. Only runs that queue
+ * behind another reach it, so the uncontended path reads no clock and arms
+ * no timer.
  */
-import { WaitList, type KeyChain, type Waiter } from './key-chain.js';
 import type { QueueLogger } from '../support/logger.js';
+import type { WaitObserver, WaitingLine } from './tail-queue.js';
 
 /** The clock is read at call time so jest's fake timers can drive it. */
 const now = (): number => globalThis.performance.now();
@@ -16,9 +17,42 @@ export interface WaitThresholds {
   readonly slowWaitMs: number;
 }
 
-export class WaitMonitor<K> {
+/** A run that has not started yet, in a singly linked FIFO list. */
+interface Waiter {
+  readonly enqueuedAt: number;
+  isWaiting: boolean;
+  next: Waiter | undefined;
+}
+
+/** The waits on one key for one episode (until the key goes idle): FIFO, timer, once-per-episode flags. */
+class WaitList {
+  timer: ReturnType<typeof setTimeout> | undefined;
+  hasWarnedDepth = false;
+  hasWarnedWait = false;
+  #oldest: Waiter | undefined;
+  #newest: Waiter | undefined;
+
+  push(enqueuedAt: number): Waiter {
+    const waiter: Waiter = { enqueuedAt, isWaiting: true, next: undefined };
+    if (this.#newest === undefined) this.#oldest = waiter;
+    else this.#newest.next = waiter;
+    this.#newest = waiter;
+    return waiter;
+  }
+
+  /** The longest-waiting run that still waits, dropping finished entries. */
+  oldestWaiter(): Waiter | undefined {
+    while (this.#oldest !== undefined && !this.#oldest.isWaiting) this.#oldest = this.#oldest.next;
+    if (this.#oldest === undefined) this.#newest = undefined;
+    return this.#oldest;
+  }
+}
+
+export class WaitMonitor<K> implements WaitObserver<K> {
   readonly #thresholds: WaitThresholds;
   readonly #logger: QueueLogger;
+  /** Keyed by the core's line object, which lives exactly one episode. */
+  readonly #lists = new WeakMap<WaitingLine, WaitList>();
   totalWaitTimeMs = 0;
   longestWaitMs = 0;
   queueDepthWarnings = 0;
@@ -29,38 +63,33 @@ export class WaitMonitor<K> {
     this.#logger = logger;
   }
 
-  /** A task joins the queue behind another: depth warning, wait timer. */
-  enqueue(key: K, chain: KeyChain): Waiter {
-    const waits = (chain.waits ??= new WaitList());
+  waitBegan(key: K, line: WaitingLine): (hasStarted: boolean) => void {
+    let waits = this.#lists.get(line);
+    if (waits === undefined) this.#lists.set(line, (waits = new WaitList()));
     const waiter = waits.push(now());
     const { depthWarningThreshold } = this.#thresholds;
-    if (!waits.hasWarnedDepth && chain.waiting > depthWarningThreshold) {
+    if (!waits.hasWarnedDepth && line.waiting > depthWarningThreshold) {
       waits.hasWarnedDepth = true;
       this.queueDepthWarnings += 1;
-      this.#log(
-        'warn',
-        { key, depth: chain.waiting, threshold: depthWarningThreshold },
-        `${chain.waiting} tasks are waiting on one key (threshold ${depthWarningThreshold})`,
-      );
+      this.#log('warn', { key, depth: line.waiting, threshold: depthWarningThreshold }, `${line.waiting} tasks are waiting on one key (threshold ${depthWarningThreshold})`);
     }
-    this.#armWaitTimer(key, chain, waits);
-    return waiter;
+    this.#armWaitTimer(key, line, waits);
+    const list = waits;
+    return (hasStarted) => {
+      waiter.isWaiting = false;
+      // The timer is only needed while someone waits.
+      if (list.oldestWaiter() === undefined && list.timer !== undefined) {
+        clearTimeout(list.timer);
+        list.timer = undefined;
+      }
+      if (hasStarted) this.#measure(key, now() - waiter.enqueuedAt);
+    };
   }
 
-  /** A waiter's turn has come: its wait ends and is measured. */
-  start(key: K, chain: KeyChain, waiter: Waiter): void {
-    this.stopWaiting(chain.waits, waiter);
-    const waitedMs = now() - waiter.enqueuedAt;
+  #measure(key: K, waitedMs: number): void {
     this.totalWaitTimeMs += waitedMs;
     if (waitedMs > this.longestWaitMs) this.longestWaitMs = waitedMs;
     if (waitedMs > this.#thresholds.slowWaitMs) this.#log('debug', { key, waitedMs }, 'task started after a slow wait');
-  }
-
-  /** A waiter stops waiting: it started, or it was aborted. */
-  stopWaiting(waits: WaitList | undefined, waiter: Waiter): void {
-    waiter.isWaiting = false;
-    // The timer is only needed while someone waits.
-    if (waits !== undefined && waits.oldestWaiter() === undefined) waits.clearTimer();
   }
 
   /**
@@ -68,7 +97,7 @@ export class WaitMonitor<K> {
    * not re-armed on every start: when it fires early for a waiter that has
    * since started, it re-arms for the new oldest one.
    */
-  #armWaitTimer(key: K, chain: KeyChain, waits: WaitList): void {
+  #armWaitTimer(key: K, line: WaitingLine, waits: WaitList): void {
     if (waits.hasWarnedWait || waits.timer !== undefined) return;
     const oldest = waits.oldestWaiter();
     if (oldest === undefined) return;
@@ -80,12 +109,12 @@ export class WaitMonitor<K> {
         if (current === undefined) return;
         const waitedMs = now() - current.enqueuedAt;
         if (waitedMs < waitWarningMs) {
-          this.#armWaitTimer(key, chain, waits);
+          this.#armWaitTimer(key, line, waits);
           return;
         }
         waits.hasWarnedWait = true;
         this.waitWarnings += 1;
-        this.#log('warn', { key, waitedMs, depth: chain.waiting }, `a task has waited ${Math.round(waitedMs)} ms on one key and has not started`);
+        this.#log('warn', { key, waitedMs, depth: line.waiting }, `a task has waited ${Math.round(waitedMs)} ms on one key and has not started`);
       },
       Math.max(0, oldest.enqueuedAt + waitWarningMs - now()),
     );

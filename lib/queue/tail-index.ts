@@ -1,13 +1,13 @@
 /**
- * The queue's index of live chains by key. Chains come and go with every
- * uncontended run (set on arrival, deleted when the chain settles), and a
- * V8 Map that churns one entry like that re-allocates its hash table every
- * few operations: measured here, set-and-delete through a Map cost ~320 ns
- * per run against ~155 ns through a null-prototype object. So string keys,
- * the common case (file paths), live in a dictionary object; any other key
- * in a Map, which compares them as the queue promises (SameValueZero).
+ * The queue's index of live tail chains by key. A chain comes and goes with
+ * every uncontended run (added on arrival, deleted when it settles), and a V8
+ * Map churning one entry like that keeps re-allocating its hash table. So
+ * string keys, the common case (file paths), live in a null-prototype
+ * dictionary object; any other key in a Map, which compares keys as the queue
+ * promises (SameValueZero). What the dictionary buys is measured by the
+ * "index" rows of bench/queue.bench.mjs (figures in docs/DESIGN.md §3).
  */
-export class KeyIndex<K, V> {
+export class TailIndex<K, V> {
   // Null prototype: no inherited names, and "__proto__" is an ordinary key.
   readonly #byString: Record<string, V | undefined> = Object.create(null) as Record<string, V | undefined>;
   readonly #byValue = new Map<K, V>();

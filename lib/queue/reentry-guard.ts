@@ -1,0 +1,50 @@
+/**
+ * Re-entry detection, as a layer around the queue core: it records which
+ * keys the current async context holds, so a run on a key from inside a task
+ * that holds it can be rejected instead of deadlocking. Internal to
+ * SerialQueue, used only with `detectReentry: true`.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/** One running task, as seen by re-entry detection. */
+interface Holder {
+  readonly queue: object;
+  readonly key: unknown;
+  isRunning: boolean;
+}
+
+let sharedHolders: AsyncLocalStorage<readonly Holder[]> | undefined;
+
+export class ReentryGuard {
+  /**
+   * One store behind every detecting queue, created by the first of them.
+   * Node 20 keeps each AsyncLocalStorage registered for the life of the
+   * process, and its hook touches every new promise once per instance: a
+   * store per queue made 300 detecting queues turn every later promise into
+   * a 300-property object (a jest worker ran out of memory on bare promises).
+   */
+  readonly #holders = (sharedHolders ??= new AsyncLocalStorage<readonly Holder[]>());
+
+  /** Whether the calling context runs inside a task of `queue` that holds `key`. */
+  isHeld(queue: object, key: unknown): boolean {
+    const held = this.#holders.getStore();
+    // SameValueZero, as the queue compares keys: NaN matches NaN.
+    return (
+      held !== undefined &&
+      held.some((holder) => holder.queue === queue && holder.isRunning && (holder.key === key || (holder.key !== holder.key && key !== key)))
+    );
+  }
+
+  /** Wraps `task` so that, while it runs, its context holds `key` of `queue`. */
+  holding<T>(queue: object, key: unknown, task: () => T | PromiseLike<T>): () => Promise<T> {
+    return () => {
+      const holder: Holder = { queue, key, isRunning: true };
+      const result = Promise.resolve(this.#holders.run([...(this.#holders.getStore() ?? []), holder], task));
+      const release = (): void => {
+        holder.isRunning = false;
+      };
+      result.then(release, release);
+      return result;
+    };
+  }
+}

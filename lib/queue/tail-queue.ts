@@ -1,0 +1,148 @@
+/**
+ * The queue core: one tail promise per key. A run on an idle key starts its
+ * task at once; a run on a busy key chains behind the key's tail. Each tail
+ * swallows its task's outcome, so one failure never poisons the chain, and a
+ * key is forgotten once its newest tail settles. Nothing else lives here:
+ * warnings and metrics reach the core through a {@link WaitObserver}, abort
+ * through a per-run {@link WaitExit}, and both only when a run has to wait.
+ * Internal to SerialQueue.
+ */
+import { TailIndex } from './tail-index.js';
+
+/** A key's line as an observer sees it: live, and the same object until the key goes idle. */
+export interface WaitingLine {
+  readonly waiting: number;
+}
+
+/** Watches waits. Never called on the uncontended path. */
+export interface WaitObserver<K> {
+  /** A run on `key` has to wait. Returns what ends that wait: `true` when its task starts, `false` when it left. */
+  waitBegan(key: K, line: WaitingLine): (hasStarted: boolean) => void;
+}
+
+/** Lets a waiting run leave (abort): `leave()` is false once its turn came; returns what the caller gets. */
+export type WaitExit = <T>(outcome: Promise<T | undefined>, leave: () => boolean) => Promise<T>;
+
+class TailChain implements WaitingLine {
+  /** Settles, never rejects, once the newest task is done; undefined while the first task starts. */
+  tail: Promise<void> | undefined = undefined;
+  /** The first task's tail, for runs made from inside its synchronous start. */
+  head: Promise<void> | undefined = undefined;
+  /** Tasks running or waiting; a run that left no longer counts. */
+  depth = 1;
+
+  get waiting(): number {
+    return Math.max(0, this.depth - 1);
+  }
+}
+
+export class TailQueue<K> {
+  readonly #chains = new TailIndex<K, TailChain>();
+  readonly #observer: WaitObserver<K>;
+  #pending = 0;
+  #idle: { promise: Promise<void>; resolve: () => void } | undefined;
+
+  constructor(observer: WaitObserver<K>) {
+    this.#observer = observer;
+  }
+
+  run<T>(key: K, task: () => T | PromiseLike<T>, exit?: WaitExit): Promise<T> {
+    this.#pending += 1;
+    const chain = this.#chains.get(key);
+    return chain === undefined ? this.#start(key, task) : this.#wait(key, chain, task, exit);
+  }
+
+  depth(key: K): number {
+    return this.#chains.get(key)?.depth ?? 0;
+  }
+  get size(): number {
+    return this.#chains.size;
+  }
+  /** Tasks running or waiting, all keys. */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  onIdle(): Promise<void> {
+    if (this.#chains.size === 0) return Promise.resolve();
+    if (this.#idle === undefined) {
+      let resolve!: () => void;
+      this.#idle = { promise: new Promise<void>((r) => (resolve = r)), resolve };
+    }
+    return this.#idle.promise;
+  }
+
+  /**
+   * Idle key: the task starts inside `run`, with no clock, timer or promise
+   * but its tail (what that buys: bench/queue.bench.mjs, "start" rows).
+   */
+  #start<T>(key: K, task: () => T | PromiseLike<T>): Promise<T> {
+    const chain = new TailChain();
+    this.#chains.add(key, chain);
+    const result = invoke(task);
+    // A run made from inside the task's synchronous start queued on `head` and stays the tail.
+    const queuedMeanwhile = chain.tail;
+    chain.head = this.#link(key, chain, result);
+    if (queuedMeanwhile !== undefined) chain.tail = queuedMeanwhile;
+    return result;
+  }
+
+  /** Busy key: the one waiting path, with or without an exit. */
+  #wait<T>(key: K, chain: TailChain, task: () => T | PromiseLike<T>, exit: WaitExit | undefined): Promise<T> {
+    chain.depth += 1;
+    const endWait = this.#observer.waitBegan(key, chain);
+    const turn = { state: 'waiting' as 'waiting' | 'started' | 'left' };
+    // Still inside the head's synchronous start: wait for the head's tail.
+    const previous = chain.tail ?? Promise.resolve().then(() => chain.head);
+    // Reactions registered here run in the caller's async context, so its AsyncLocalStorage stores reach the task.
+    const outcome = previous.then(() => {
+      if (turn.state === 'left') return undefined;
+      turn.state = 'started';
+      endWait(true);
+      return invoke(task);
+    });
+    const leave = (): boolean => {
+      if (turn.state !== 'waiting') return false;
+      turn.state = 'left';
+      this.#leave(chain);
+      endWait(false);
+      return true;
+    };
+    // The exit registers on the outcome before the link does: the caller settles before the key is handed on.
+    const result = exit === undefined ? (outcome as Promise<T>) : exit(outcome, leave);
+    this.#link(key, chain, outcome, turn);
+    return result;
+  }
+
+  /** Makes `result` the key's tail; the tail swallows the outcome, the caller still gets it. */
+  #link(key: K, chain: TailChain, result: Promise<unknown>, turn?: { state: string }): Promise<void> {
+    const finish = (): void => {
+      if (turn?.state !== 'left') this.#leave(chain);
+      // Identity check: a newer task may have become the tail meanwhile.
+      if (chain.tail !== tail) return;
+      this.#chains.delete(key);
+      if (this.#chains.size === 0 && this.#idle !== undefined) {
+        this.#idle.resolve();
+        this.#idle = undefined;
+      }
+    };
+    const tail = result.then(finish, finish);
+    chain.tail = tail;
+    return tail;
+  }
+
+  /** A task leaves the count: it settled, or it left before its turn. */
+  #leave(chain: TailChain): void {
+    chain.depth -= 1;
+    this.#pending -= 1;
+  }
+}
+
+/** Calls `task`, turning a synchronous throw into a rejection. */
+function invoke<T>(task: () => T | PromiseLike<T>): Promise<T> {
+  try {
+    return Promise.resolve(task());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
