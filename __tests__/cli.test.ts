@@ -4,7 +4,6 @@
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { DEFAULT_OPS, parseCliArgs, UsageError } from '../lib/demo/args.js';
@@ -14,6 +13,7 @@ import { main } from '../lib/demo/main.js';
 import { countFailures, summariseWaits } from '../lib/demo/part-result.js';
 import { Progress } from '../lib/demo/progress.js';
 import { runStorePart } from '../lib/demo/store-part.js';
+import { makeTempDir, removeTempDir } from './helpers/common.js';
 
 const execFileAsync = promisify(execFile);
 const SECRET = 'cli-test-secret-0123456789abcdef';
@@ -21,10 +21,10 @@ const silent = new Progress({ isTTY: false, write: () => true });
 
 let dir: string;
 beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssm-cli-'));
+  dir = makeTempDir('ssm-cli-');
 });
 afterEach(() => {
-  fs.rmSync(dir, { recursive: true, force: true });
+  removeTempDir(dir);
 });
 
 function captureIo(): { io: Parameters<typeof main>[1]; out: () => string; err: () => string } {
@@ -96,8 +96,7 @@ describe('the parts, as functions', () => {
     expect(result.failures).toEqual({});
     expect(result.writes).toBe(40);
     expect(result.isOk).toBe(true);
-    expect(result.lockWait).toBeDefined();
-    expect(result.lockWait!.max).toBeGreaterThan(0);
+    expect(result.lockWait?.max).toBeGreaterThan(0);
     expect(fs.readdirSync(path.join(dir, 'fixed')).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 

@@ -7,7 +7,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { EncryptionService } from '../lib/encryption/encryption-service.js';
-import { faultySeam, fsError, makeTempDir, removeTempDir, tempFilesIn, type FaultyOperation } from './fixtures/encryption/helpers.js';
+import { faultySeam, tempFilesIn, type FaultyOperation } from './fixtures/encryption/helpers.js';
+import { fsError, makeTempDir, removeTempDir } from './helpers/common.js';
 
 let dir: string;
 beforeEach(() => (dir = makeTempDir()));
@@ -22,7 +23,7 @@ async function faultyService(options: { durable?: boolean } = {}): Promise<{ ser
   return { service, seam };
 }
 
-describe('behaviour 5: a failed save leaves the previous file, no temp file, and the original error', () => {
+describe('NFR-8: a failed save leaves the previous file, no temp file, and the original error', () => {
   test.each<[FaultyOperation, string, string]>([
     ['open', 'EMFILE', 'too many open files when creating the temp file'],
     ['write', 'ENOSPC', 'a full disk while writing'],
@@ -140,7 +141,7 @@ describe('behaviour 5: a failed save leaves the previous file, no temp file, and
   });
 });
 
-describe('behaviour 5: durability and modes', () => {
+describe('FR-1: durability and modes', () => {
   test('durable (the default) fsyncs the file and its directory; durable: false fsyncs nothing', async () => {
     const durable = await faultyService();
     await durable.service.encryptToFile('x', path.join(dir, 'a.enc'));

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { scryptKey, type DeriveKey } from '../lib/encryption/crypto-format.js';
 import { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { DerivedKeyCache } from '../lib/encryption/derived-key-cache.js';
-import { legacyDecrypt, legacyEncrypt, legacyFixture, makeTempDir, removeTempDir } from './fixtures/encryption/helpers.js';
+import { legacyDecrypt, legacyEncrypt, legacyFixture } from './fixtures/encryption/helpers.js';
+import { makeTempDir, removeTempDir } from './helpers/common.js';
 
 // Repeated from fixtures/encryption/make-legacy.mjs, which made legacy.enc with the plain node:crypto recipe.
 const LEGACY_SECRET = 'legacy-fixture-secret-not-used-anywhere-else';
@@ -35,7 +36,7 @@ async function serviceWith(secret: string, deriveKey?: DeriveKey): Promise<Encry
   return service;
 }
 
-describe('behaviour 1: the file format of the original service', () => {
+describe('FR-3.1: the file format of the original service', () => {
   test('a fixture written with the plain node:crypto recipe decrypts here', async () => {
     const service = await serviceWith(LEGACY_SECRET);
     expect(await service.decryptFromFile(legacyFixture)).toBe(LEGACY_PLAINTEXT);
@@ -80,7 +81,7 @@ describe('behaviour 1: the file format of the original service', () => {
   });
 });
 
-describe('behaviour 2: key derivation is paid once, not per write', () => {
+describe('NFR-1: key derivation is paid once, not per write', () => {
   test('a steady stream of saves and reads runs no scrypt after initialize()', async () => {
     const derive = countingDerive();
     const service = await serviceWith('k', derive.deriveKey);

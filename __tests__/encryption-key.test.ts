@@ -10,7 +10,8 @@ import path from 'node:path';
 import { scryptKey } from '../lib/encryption/crypto-format.js';
 import { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { KEY_ENVIRONMENT_VARIABLE } from '../lib/encryption/key-source.js';
-import { capturingLogger, faultySeam, fixturesDir, fsError, legacyDecrypt, legacyEncrypt, makeTempDir, removeTempDir } from './fixtures/encryption/helpers.js';
+import { capturingLogger, faultySeam, fixturesDir, legacyDecrypt, legacyEncrypt } from './fixtures/encryption/helpers.js';
+import { fsError, makeTempDir, removeTempDir } from './helpers/common.js';
 
 let dir: string;
 let keyPath: string;
@@ -28,7 +29,7 @@ afterEach(() => {
 
 const modeOf = (file: string): number => fs.statSync(file).mode & 0o777;
 
-describe('behaviour 3: key precedence', () => {
+describe('FR-3.1: key precedence', () => {
   test('config.encryptionKey wins over the environment and the key file', async () => {
     process.env[KEY_ENVIRONMENT_VARIABLE] = 'from-environment';
     fs.mkdirSync(path.dirname(keyPath));
@@ -106,7 +107,7 @@ describe('behaviour 3: key precedence', () => {
   });
 });
 
-describe('behaviour 3: initialize() is idempotent', () => {
+describe('FR-3.1: initialize() is idempotent', () => {
   test('concurrent and repeated calls resolve the key and derive once', async () => {
     const seam = faultySeam();
     let derivations = 0;
@@ -139,7 +140,7 @@ describe('behaviour 3: initialize() is idempotent', () => {
   });
 });
 
-describe('behaviour 3: crypto before initialize() rejects', () => {
+describe('NFR-8: crypto before initialize() rejects', () => {
   test.each([
     ['encrypt', (service: EncryptionService) => service.encrypt('x')],
     ['decrypt', (service: EncryptionService) => service.decrypt('a:b:c:d')],
@@ -160,7 +161,7 @@ describe('behaviour 3: crypto before initialize() rejects', () => {
   });
 });
 
-describe('behaviour 3: processes starting together on an empty directory agree on one key', () => {
+describe('FR-1.1: processes starting together on an empty directory agree on one key', () => {
   const CHILDREN = 4;
 
   /** Starts CHILDREN processes, releases them at once, and returns what each printed. */

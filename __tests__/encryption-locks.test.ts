@@ -8,7 +8,8 @@ import path from 'node:path';
 import { canonicalPath } from '../lib/files/canonical-path.js';
 import { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { nodeFileSystem } from '../lib/files/fs-seam.js';
-import { capturingLogger, deferred, makeTempDir, removeTempDir, tempFilesIn, type Deferred } from './fixtures/encryption/helpers.js';
+import { capturingLogger, tempFilesIn } from './fixtures/encryption/helpers.js';
+import { deferred, makeTempDir, removeTempDir, type Deferred } from './helpers/common.js';
 
 let dir: string;
 beforeEach(() => (dir = makeTempDir()));
@@ -53,7 +54,7 @@ async function isBlockedBy(service: EncryptionService, held: string, spelling: s
   return isBlocked;
 }
 
-describe('behaviour 5 / FR-1: saves on one file are serialised', () => {
+describe('FR-1: saves on one file are serialised', () => {
   test('1,000 concurrent encryptToFile calls on one path all resolve, the file holds the last, no temp remains', async () => {
     const { service, lines } = await createService();
     const file = path.join(dir, 'sessions.enc');
@@ -95,7 +96,7 @@ describe('behaviour 5 / FR-1: saves on one file are serialised', () => {
   });
 });
 
-describe('behaviour 4 / FR-2: different files proceed in parallel', () => {
+describe('FR-2.1: different files proceed in parallel', () => {
   test('an operation on another file starts while one file is held', async () => {
     const { service } = await createService();
     const holder = hold(service, path.join(dir, 'sessions.enc'));
@@ -118,7 +119,7 @@ describe('behaviour 4 / FR-2: different files proceed in parallel', () => {
   });
 });
 
-describe('behaviour 4: every spelling of a path shares one lock', () => {
+describe('FR-2.3: every spelling of a path shares one lock', () => {
   test('relative and absolute spellings', async () => {
     const { service } = await createService();
     const file = path.join(dir, 'sessions.enc');
@@ -218,7 +219,7 @@ describe('behaviour 4: every spelling of a path shares one lock', () => {
   });
 });
 
-describe('behaviour 8 / FR-4: pending work, idle and metrics', () => {
+describe('FR-4: pending work, idle and metrics', () => {
   test('waitForPendingWrites resolves only after saves still being admitted have landed', async () => {
     const { service } = await createService();
     const file = path.join(dir, 'sessions.enc');

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { scryptKey } from '../lib/encryption/crypto-format.js';
 import { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { DecryptionError } from '../lib/encryption/errors.js';
-import { capturingLogger, faultySeam, fsError, legacyEncrypt, makeTempDir, removeTempDir } from './fixtures/encryption/helpers.js';
+import { capturingLogger, faultySeam, legacyEncrypt } from './fixtures/encryption/helpers.js';
+import { fsError, makeTempDir, removeTempDir } from './helpers/common.js';
 
 const SECRET = 'read-test-secret-5f0c2a';
 const PLAINTEXT = 'PLAINTEXT-MARKER {"refreshToken":"rt-9d8c7b"}';
@@ -31,7 +32,7 @@ function validParts(): [string, string, string, string] {
 
 const flip = (hex: string, at = 0): string => hex.slice(0, at) + (hex[at] === '0' ? '1' : '0') + hex.slice(at + 1);
 
-describe('behaviour 7: null only for a missing file', () => {
+describe('FR-3.3: null only for a missing file', () => {
   test('a missing file, or a file in a missing directory, resolves null', async () => {
     const service = await createService();
     expect(await service.decryptFromFile(path.join(dir, 'missing.enc'))).toBeNull();
@@ -64,7 +65,7 @@ describe('behaviour 7: null only for a missing file', () => {
   });
 });
 
-describe('behaviour 7: a bad payload rejects with DecryptionError, names the file, shows no content, and is left alone', () => {
+describe('NFR-8: a bad payload rejects with DecryptionError, names the file, shows no content, and is left alone', () => {
   const cases: [string, () => string, RegExp][] = [
     ['an empty file', () => '', /empty/],
     ['a file of whitespace', () => ' \n', /empty/],
@@ -121,7 +122,7 @@ describe('behaviour 7: a bad payload rejects with DecryptionError, names the fil
   });
 });
 
-describe('behaviour 8 / NFR-4: no secret in any error or log line', () => {
+describe('NFR-4: no secret in any error or log line', () => {
   test('key, derived keys and plaintext never appear in log lines, warnings, error messages or stacks', async () => {
     const { logger, lines } = capturingLogger();
     const derivedKeys: string[] = [];

@@ -6,7 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { EncryptionService } from '../lib/encryption/encryption-service.js';
-import { capturingLogger, exited, faultySeam, fsError, makeTempDir, removeTempDir, spawnNode } from './fixtures/encryption/helpers.js';
+import { capturingLogger, exited, faultySeam, spawnNode } from './fixtures/encryption/helpers.js';
+import { fsError, makeTempDir, removeTempDir } from './helpers/common.js';
 
 let dir: string;
 beforeEach(() => (dir = makeTempDir()));
@@ -30,7 +31,7 @@ async function createService(seam = faultySeam()) {
   return { service, lines, seam };
 }
 
-describe('behaviour 6: temp files of crashed writers are swept on the first write', () => {
+describe('NFR-3: temp files of crashed writers are swept on the first write', () => {
   test('only files of the library naming whose pid is dead are removed', async () => {
     const dead = await deadPid();
     const live = spawnNode('setInterval(() => {}, 1000)');

@@ -85,7 +85,7 @@ describe('a million tasks over 100,000 keys leave nothing behind (NFR-3)', () =>
   });
 });
 
-describe('no timer or handle keeps a process alive (issue 2, behaviour 8)', () => {
+describe('no timer or handle keeps a process alive (NFR-3)', () => {
   // waitWarningMs is 60 s in the fixture: a ref'd or uncleared warning timer would hold the child past the limit.
   test('a process that ran contended, failing and aborted tasks exits by itself at once', async () => {
     const child = await runFixture('exit', 15_000);
@@ -107,7 +107,7 @@ describe('no timer or handle keeps a process alive (issue 2, behaviour 8)', () =
   });
 });
 
-describe('abort listeners per signal', () => {
+describe('abort listeners per signal (NFR-3)', () => {
   // Node's EventTarget scans its listener list on every add: a listener per
   // run made N waiters on one shared signal O(N²) and tripped
   // MaxListenersExceededWarning. The queue keeps one listener per signal.

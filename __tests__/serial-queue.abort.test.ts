@@ -1,10 +1,11 @@
 import { getEventListeners } from 'node:events';
 import { SerialQueue } from '../lib/index.js';
-import { deferred, drain, recordingLogger, track, useFakeTimersLeavingNone } from './helpers/queue-harness.js';
+import { recordingLogger, useFakeTimersLeavingNone } from './helpers/queue-harness.js';
+import { deferred, drain, track } from './helpers/common.js';
 
 useFakeTimersLeavingNone();
 
-describe('SerialQueue abort before the wait (behaviour 10)', () => {
+describe('SerialQueue abort before the wait (FR-1.4, NFR-8)', () => {
   test('an already-aborted signal rejects at once with signal.reason, even on a busy key', async () => {
     const queue = new SerialQueue();
     const never = deferred();
@@ -59,7 +60,7 @@ describe('SerialQueue abort before the wait (behaviour 10)', () => {
   });
 });
 
-describe('SerialQueue abort during the wait (behaviour 10)', () => {
+describe('SerialQueue abort during the wait (FR-1.4, NFR-8)', () => {
   test('rejects with the reason while the holder still runs, and the task never runs', async () => {
     const queue = new SerialQueue();
     const holder = deferred();
@@ -137,7 +138,7 @@ describe('SerialQueue abort during the wait (behaviour 10)', () => {
     expect(jest.getTimerCount()).toBe(1);
 
     controller.abort();
-    await expect(run).rejects.toBeDefined();
+    await expect(run).rejects.toBe(controller.signal.reason);
     expect(jest.getTimerCount()).toBe(0);
     jest.advanceTimersByTime(60_000);
     expect(logger.of('warn')).toEqual([]);
@@ -157,7 +158,7 @@ describe('SerialQueue abort during the wait (behaviour 10)', () => {
     void queue.run('k', () => undefined);
     jest.advanceTimersByTime(500);
     controller.abort();
-    await expect(first).rejects.toBeDefined();
+    await expect(first).rejects.toBe(controller.signal.reason);
 
     jest.advanceTimersByTime(4499); // the second waiter has waited 4999 ms
     expect(logger.of('warn')).toEqual([]);
@@ -168,7 +169,7 @@ describe('SerialQueue abort during the wait (behaviour 10)', () => {
   });
 });
 
-describe('SerialQueue abort after the task started (behaviour 10)', () => {
+describe('SerialQueue abort after the task started (FR-1.2, NFR-8)', () => {
   test('changes nothing: the task runs on, its outcome stands and the key stays locked until it settles', async () => {
     const queue = new SerialQueue();
     const controller = new AbortController();

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { LockReentryError, SerialQueue } from '../lib/index.js';
-import { deferred, drain, track } from './helpers/queue-harness.js';
+import { deferred, drain, track } from './helpers/common.js';
 
 afterEach(() => {
   jest.useRealTimers();
@@ -18,7 +18,7 @@ async function callFromInside<T, K = string>(queue: SerialQueue<K>, key: K, call
   });
 }
 
-describe('SerialQueue re-entry with detectReentry (behaviour 11, NFR-7)', () => {
+describe('SerialQueue re-entry with detectReentry (NFR-7)', () => {
   test('run on the same key from inside its own task rejects at once with ERR_LOCK_REENTRY', async () => {
     const queue = new SerialQueue({ detectReentry: true });
     const inner = jest.fn();
@@ -98,7 +98,7 @@ describe('SerialQueue re-entry with detectReentry (behaviour 11, NFR-7)', () => 
   });
 });
 
-describe('SerialQueue re-entry without detectReentry (behaviour 11)', () => {
+describe('SerialQueue re-entry without detectReentry (NFR-7)', () => {
   test('a same-key call from inside a task is not rejected; it queues behind the task', async () => {
     const queue = new SerialQueue();
     const order: string[] = [];
@@ -141,7 +141,7 @@ describe('SerialQueue re-entry without detectReentry (behaviour 11)', () => {
   });
 });
 
-describe("the caller's async context reaches the task (behaviour 11)", () => {
+describe("the caller's async context reaches the task (FR-3.1)", () => {
   test.each([
     ['without detectReentry', false],
     ['with detectReentry', true],

@@ -1,5 +1,6 @@
 import { SerialQueue } from '../lib/index.js';
-import { deferred, drain, track, useFakeTimersLeavingNone } from './helpers/queue-harness.js';
+import { useFakeTimersLeavingNone } from './helpers/queue-harness.js';
+import { deferred, drain, track } from './helpers/common.js';
 
 useFakeTimersLeavingNone();
 

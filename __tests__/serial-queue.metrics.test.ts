@@ -1,5 +1,6 @@
 import { SerialQueue } from '../lib/index.js';
-import { deferred, drain, hold, recordingLogger, useFakeTimersLeavingNone } from './helpers/queue-harness.js';
+import { hold, recordingLogger, useFakeTimersLeavingNone } from './helpers/queue-harness.js';
+import { deferred, drain } from './helpers/common.js';
 
 useFakeTimersLeavingNone();
 
@@ -48,7 +49,7 @@ describe('SerialQueue metrics (NFR-2)', () => {
   });
 });
 
-describe('SerialQueue timers (behaviour 8)', () => {
+describe('SerialQueue timers (NFR-3)', () => {
   test('an uncontended task arms no timer, neither before it starts nor while it runs', async () => {
     const queue = new SerialQueue();
     const setTimeoutSpy = jest.spyOn(globalThis, 'setTimeout');

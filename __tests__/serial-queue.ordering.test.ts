@@ -1,5 +1,5 @@
 import { SerialQueue } from '../lib/index.js';
-import { deferred, drain, track } from './helpers/queue-harness.js';
+import { deferred, drain, track } from './helpers/common.js';
 
 /** A few awaits of varying count, so tasks interleave with each other if allowed. */
 async function yieldSome(times: number): Promise<void> {

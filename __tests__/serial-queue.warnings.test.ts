@@ -1,5 +1,6 @@
 import { SerialQueue } from '../lib/index.js';
-import { deferred, drain, hold, recordingLogger, track, useFakeTimersLeavingNone } from './helpers/queue-harness.js';
+import { hold, recordingLogger, useFakeTimersLeavingNone } from './helpers/queue-harness.js';
+import { deferred, drain, track } from './helpers/common.js';
 
 useFakeTimersLeavingNone();
 

@@ -1,36 +1,13 @@
 /**
- * Shared test tools for the SerialQueue suites: deferred promises for
- * hand-offs, a microtask drain that fake timers cannot intercept, and a
- * logger that records what the queue reports.
+ * Test tools for the SerialQueue suites: a logger that records what the
+ * queue reports, a key holder, and fake timers that must leave no timer.
+ * The general tools (deferred, drain, track) live in common.ts; they are
+ * re-exported here for the suites that import them from this file.
  */
 import type { QueueLogger, SerialQueue } from '../../lib/index.js';
+import { deferred, drain, type Deferred } from './common.js';
 
-// Captured before any test installs fake timers, so it stays the real one.
-const realSetImmediate = setImmediate;
-
-/**
- * Lets every promise reaction that can run without a timer run: one real
- * macrotask turn drains the whole microtask queue, however deep the chain.
- */
-export function drain(): Promise<void> {
-  return new Promise((resolve) => realSetImmediate(resolve));
-}
-
-export interface Deferred<T = void> {
-  readonly promise: Promise<T>;
-  resolve(value: T): void;
-  reject(reason: unknown): void;
-}
-
-export function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (reason: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+export { deferred, drain, track, type Deferred } from './common.js';
 
 export interface LogEntry {
   readonly level: 'warn' | 'debug';
@@ -46,23 +23,6 @@ export function recordingLogger(): QueueLogger & { readonly entries: LogEntry[];
     of: (level) => entries.filter((entry) => entry.level === level),
     warn: (fields, message) => void entries.push({ level: 'warn', fields: { ...fields }, message }),
     debug: (fields, message) => void entries.push({ level: 'debug', fields: { ...fields }, message }),
-  };
-}
-
-/** Observes a promise's state without awaiting it. */
-export function track<T>(promise: Promise<T>): { readonly isSettled: boolean; readonly outcome: 'pending' | 'fulfilled' | 'rejected' } {
-  let outcome: 'pending' | 'fulfilled' | 'rejected' = 'pending';
-  promise.then(
-    () => (outcome = 'fulfilled'),
-    () => (outcome = 'rejected'),
-  );
-  return {
-    get isSettled() {
-      return outcome !== 'pending';
-    },
-    get outcome() {
-      return outcome;
-    },
   };
 }
 

@@ -6,38 +6,23 @@
 import { getEventListeners } from 'node:events';
 import { LockReentryError, SerialQueue, type SerialQueueOptions } from '../../lib/index.js';
 import { childKey, PROBE, type Outcome, type TaskSpec } from './queue-model.js';
-
-// Captured at import, before any test installs fake timers.
-const realSetImmediate = setImmediate;
+import { deferred, drain, type Deferred } from '../helpers/common.js';
 
 /** Runs every promise reaction that can run without a timer: one real macrotask turn. */
-export function flush(): Promise<void> {
-  return new Promise((resolve) => realSetImmediate(resolve));
-}
+export const flush = drain;
 
-interface Deferred {
-  readonly promise: Promise<unknown>;
-  resolve(value: unknown): void;
-  reject(reason: unknown): void;
-}
-
-function deferred(): Deferred {
-  let resolve!: (value: unknown) => void;
-  let reject!: (reason: unknown) => void;
-  const promise = new Promise<unknown>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // A rejected deferred whose task was aborted is never awaited; that is not an error here.
-  promise.catch(() => undefined);
-  return { promise, resolve, reject };
+/** A deferred whose rejection, when its task was aborted and never awaited, is not an error here. */
+function quietDeferred(): Deferred<unknown> {
+  const handoff = deferred<unknown>();
+  handoff.promise.catch(() => undefined);
+  return handoff;
 }
 
 interface Tracked {
   readonly spec: TaskSpec;
   readonly value: object;
   readonly error: Error;
-  readonly deferred: Deferred;
+  readonly deferred: Deferred<unknown>;
   settled?: PromiseSettledResult<unknown>;
 }
 
@@ -77,7 +62,7 @@ export class QueueDriver {
 
   /** Calls `run` now, from whatever task (async context) is current. */
   run(key: number, spec: TaskSpec, id: string, parentKey = -1): void {
-    const tracked: Tracked = { spec, value: { id }, error: new Error(`task ${id} failed`), deferred: deferred() };
+    const tracked: Tracked = { spec, value: { id }, error: new Error(`task ${id} failed`), deferred: quietDeferred() };
     this.#tasks.set(id, tracked);
     const signal = spec.signal >= 0 ? this.controllers[spec.signal]!.signal : undefined;
     this.queue.run(key, this.#task(key, id, tracked, parentKey), { signal }).then(
