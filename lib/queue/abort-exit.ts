@@ -13,7 +13,7 @@ import type { TailQueue } from './tail-queue.js';
  * when its task starts or it leaves.
  */
 export function runAbortable<K, T>(
-  core: TailQueue<K>,
+  core: TailQueue<K, unknown>,
   fanout: AbortFanout,
   key: K,
   task: () => T | PromiseLike<T>,

@@ -10,7 +10,7 @@ import { LockReentryError } from './errors.js';
 import { ReentryGuard } from './reentry-guard.js';
 import { TailQueue } from './tail-queue.js';
 import { createDefaultLogger, type QueueLogger } from '../support/logger.js';
-import { WaitMonitor } from './wait-monitor.js';
+import { WaitMonitor, type WaitList } from './wait-monitor.js';
 
 export type { QueueLogger } from '../support/logger.js';
 
@@ -58,7 +58,7 @@ export interface SerialQueueMetrics {
  * tail promise per key, deleted once its chain settles.
  */
 export class SerialQueue<K = string> {
-  readonly #core: TailQueue<K>;
+  readonly #core: TailQueue<K, WaitList>;
   readonly #monitor: WaitMonitor<K>;
   readonly #reentry: ReentryGuard | undefined;
   readonly #aborts = new AbortFanout();
@@ -72,7 +72,7 @@ export class SerialQueue<K = string> {
       },
       options.logger ?? createDefaultLogger(),
     );
-    this.#core = new TailQueue<K>(this.#monitor);
+    this.#core = new TailQueue<K, WaitList>(this.#monitor);
     // Only an opted-in queue touches AsyncLocalStorage: its first run() switches on
     // promise hooks for the whole process (see detectReentry).
     this.#reentry = options.detectReentry === true ? new ReentryGuard() : undefined;

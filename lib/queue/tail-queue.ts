@@ -9,40 +9,47 @@
  */
 import { TailIndex } from './tail-index.js';
 
-/** A key's line as an observer sees it: live, and the same object until the key goes idle. */
-export interface WaitingLine {
+/** A key's line as an observer sees it: live until the key goes idle, with a slot for the observer's state. */
+export interface WaitingLine<S> {
   readonly waiting: number;
+  watch: S | undefined;
+}
+
+/** Ends one wait: `true` when the task starts, `false` when the run left before its turn. */
+export interface WaitEnd {
+  end(hasStarted: boolean): void;
 }
 
 /** Watches waits. Never called on the uncontended path. */
-export interface WaitObserver<K> {
-  /** A run on `key` has to wait. Returns what ends that wait: `true` when its task starts, `false` when it left. */
-  waitBegan(key: K, line: WaitingLine): (hasStarted: boolean) => void;
+export interface WaitObserver<K, S> {
+  /** A run on `key` has to wait behind `line.waiting - 1` others. */
+  waitBegan(key: K, line: WaitingLine<S>): WaitEnd;
 }
 
 /** Lets a waiting run leave (abort): `leave()` is false once its turn came; returns what the caller gets. */
 export type WaitExit = <T>(outcome: Promise<T | undefined>, leave: () => boolean) => Promise<T>;
 
-class TailChain implements WaitingLine {
+class TailChain<S> implements WaitingLine<S> {
   /** Settles, never rejects, once the newest task is done; undefined while the first task starts. */
   tail: Promise<void> | undefined = undefined;
   /** The first task's tail, for runs made from inside its synchronous start. */
   head: Promise<void> | undefined = undefined;
   /** Tasks running or waiting; a run that left no longer counts. */
   depth = 1;
+  watch: S | undefined = undefined;
 
   get waiting(): number {
     return Math.max(0, this.depth - 1);
   }
 }
 
-export class TailQueue<K> {
-  readonly #chains = new TailIndex<K, TailChain>();
-  readonly #observer: WaitObserver<K>;
+export class TailQueue<K, S> {
+  readonly #chains = new TailIndex<K, TailChain<S>>();
+  readonly #observer: WaitObserver<K, S>;
   #pending = 0;
   #idle: { promise: Promise<void>; resolve: () => void } | undefined;
 
-  constructor(observer: WaitObserver<K>) {
+  constructor(observer: WaitObserver<K, S>) {
     this.#observer = observer;
   }
 
@@ -77,7 +84,7 @@ export class TailQueue<K> {
    * but its tail (what that buys: bench/queue.bench.mjs, "start" rows).
    */
   #start<T>(key: K, task: () => T | PromiseLike<T>): Promise<T> {
-    const chain = new TailChain();
+    const chain = new TailChain<S>();
     this.#chains.add(key, chain);
     const result = invoke(task);
     // A run made from inside the task's synchronous start queued on `head` and stays the tail.
@@ -88,34 +95,39 @@ export class TailQueue<K> {
   }
 
   /** Busy key: the one waiting path, with or without an exit. */
-  #wait<T>(key: K, chain: TailChain, task: () => T | PromiseLike<T>, exit: WaitExit | undefined): Promise<T> {
+  #wait<T>(key: K, chain: TailChain<S>, task: () => T | PromiseLike<T>, exit: WaitExit | undefined): Promise<T> {
     chain.depth += 1;
-    const endWait = this.#observer.waitBegan(key, chain);
-    const turn = { state: 'waiting' as 'waiting' | 'started' | 'left' };
+    const wait = this.#observer.waitBegan(key, chain);
+    // Only a run that may leave needs to know whether it has.
+    const turn = exit === undefined ? undefined : { state: 'waiting' as 'waiting' | 'started' | 'left' };
     // Still inside the head's synchronous start: wait for the head's tail.
     const previous = chain.tail ?? Promise.resolve().then(() => chain.head);
     // Reactions registered here run in the caller's async context, so its AsyncLocalStorage stores reach the task.
     const outcome = previous.then(() => {
-      if (turn.state === 'left') return undefined;
-      turn.state = 'started';
-      endWait(true);
+      if (turn !== undefined) {
+        if (turn.state === 'left') return undefined;
+        turn.state = 'started';
+      }
+      wait.end(true);
       return invoke(task);
     });
-    const leave = (): boolean => {
-      if (turn.state !== 'waiting') return false;
-      turn.state = 'left';
-      this.#leave(chain);
-      endWait(false);
-      return true;
-    };
-    // The exit registers on the outcome before the link does: the caller settles before the key is handed on.
-    const result = exit === undefined ? (outcome as Promise<T>) : exit(outcome, leave);
+    let result = outcome as Promise<T>;
+    if (exit !== undefined && turn !== undefined) {
+      // Registered on the outcome before the link: the caller settles before the key is handed on.
+      result = exit(outcome, () => {
+        if (turn.state !== 'waiting') return false;
+        turn.state = 'left';
+        this.#leave(chain);
+        wait.end(false);
+        return true;
+      });
+    }
     this.#link(key, chain, outcome, turn);
     return result;
   }
 
   /** Makes `result` the key's tail; the tail swallows the outcome, the caller still gets it. */
-  #link(key: K, chain: TailChain, result: Promise<unknown>, turn?: { state: string }): Promise<void> {
+  #link(key: K, chain: TailChain<S>, result: Promise<unknown>, turn?: { state: string }): Promise<void> {
     const finish = (): void => {
       if (turn?.state !== 'left') this.#leave(chain);
       // Identity check: a newer task may have become the tail meanwhile.
@@ -132,7 +144,7 @@ export class TailQueue<K> {
   }
 
   /** A task leaves the count: it settled, or it left before its turn. */
-  #leave(chain: TailChain): void {
+  #leave(chain: TailChain<S>): void {
     chain.depth -= 1;
     this.#pending -= 1;
   }

@@ -6,7 +6,7 @@
  * no timer.
  */
 import type { QueueLogger } from '../support/logger.js';
-import type { WaitObserver, WaitingLine } from './tail-queue.js';
+import type { WaitEnd, WaitObserver, WaitingLine } from './tail-queue.js';
 
 /** The clock is read at call time so jest's fake timers can drive it. */
 const now = (): number => globalThis.performance.now();
@@ -17,27 +17,26 @@ export interface WaitThresholds {
   readonly slowWaitMs: number;
 }
 
-/** A run that has not started yet, in a singly linked FIFO list. */
-interface Waiter {
-  readonly enqueuedAt: number;
-  isWaiting: boolean;
-  next: Waiter | undefined;
-}
 
 /** The waits on one key for one episode (until the key goes idle): FIFO, timer, once-per-episode flags. */
-class WaitList {
+export class WaitList {
+  readonly key: unknown;
+  readonly monitor: WaitMonitor<unknown>;
   timer: ReturnType<typeof setTimeout> | undefined;
   hasWarnedDepth = false;
   hasWarnedWait = false;
   #oldest: Waiter | undefined;
   #newest: Waiter | undefined;
 
-  push(enqueuedAt: number): Waiter {
-    const waiter: Waiter = { enqueuedAt, isWaiting: true, next: undefined };
+  constructor(key: unknown, monitor: WaitMonitor<unknown>) {
+    this.key = key;
+    this.monitor = monitor;
+  }
+
+  add(waiter: Waiter): void {
     if (this.#newest === undefined) this.#oldest = waiter;
     else this.#newest.next = waiter;
     this.#newest = waiter;
-    return waiter;
   }
 
   /** The longest-waiting run that still waits, dropping finished entries. */
@@ -48,11 +47,33 @@ class WaitList {
   }
 }
 
-export class WaitMonitor<K> implements WaitObserver<K> {
+/** A run that has not started yet, in its key's FIFO list; the core ends its wait once. */
+class Waiter implements WaitEnd {
+  readonly enqueuedAt = now();
+  isWaiting = true;
+  next: Waiter | undefined = undefined;
+  readonly #list: WaitList;
+
+  constructor(list: WaitList) {
+    this.#list = list;
+  }
+
+  end(hasStarted: boolean): void {
+    this.isWaiting = false;
+    const list = this.#list;
+    // The timer is only needed while someone waits.
+    if (list.oldestWaiter() === undefined && list.timer !== undefined) {
+      clearTimeout(list.timer);
+      list.timer = undefined;
+    }
+    if (hasStarted) list.monitor.measure(list.key, now() - this.enqueuedAt);
+  }
+}
+
+/** The core's observer; its per-key state (a WaitList) lives in the line's `watch` slot, one per episode. */
+export class WaitMonitor<K> implements WaitObserver<K, WaitList> {
   readonly #thresholds: WaitThresholds;
   readonly #logger: QueueLogger;
-  /** Keyed by the core's line object, which lives exactly one episode. */
-  readonly #lists = new WeakMap<WaitingLine, WaitList>();
   totalWaitTimeMs = 0;
   longestWaitMs = 0;
   queueDepthWarnings = 0;
@@ -63,10 +84,10 @@ export class WaitMonitor<K> implements WaitObserver<K> {
     this.#logger = logger;
   }
 
-  waitBegan(key: K, line: WaitingLine): (hasStarted: boolean) => void {
-    let waits = this.#lists.get(line);
-    if (waits === undefined) this.#lists.set(line, (waits = new WaitList()));
-    const waiter = waits.push(now());
+  waitBegan(key: K, line: WaitingLine<WaitList>): WaitEnd {
+    const waits = (line.watch ??= new WaitList(key, this as WaitMonitor<unknown>));
+    const waiter = new Waiter(waits);
+    waits.add(waiter);
     const { depthWarningThreshold } = this.#thresholds;
     if (!waits.hasWarnedDepth && line.waiting > depthWarningThreshold) {
       waits.hasWarnedDepth = true;
@@ -74,19 +95,11 @@ export class WaitMonitor<K> implements WaitObserver<K> {
       this.#log('warn', { key, depth: line.waiting, threshold: depthWarningThreshold }, `${line.waiting} tasks are waiting on one key (threshold ${depthWarningThreshold})`);
     }
     this.#armWaitTimer(key, line, waits);
-    const list = waits;
-    return (hasStarted) => {
-      waiter.isWaiting = false;
-      // The timer is only needed while someone waits.
-      if (list.oldestWaiter() === undefined && list.timer !== undefined) {
-        clearTimeout(list.timer);
-        list.timer = undefined;
-      }
-      if (hasStarted) this.#measure(key, now() - waiter.enqueuedAt);
-    };
+    return waiter;
   }
 
-  #measure(key: K, waitedMs: number): void {
+  /** A waiter started after `waitedMs`. */
+  measure(key: K, waitedMs: number): void {
     this.totalWaitTimeMs += waitedMs;
     if (waitedMs > this.longestWaitMs) this.longestWaitMs = waitedMs;
     if (waitedMs > this.#thresholds.slowWaitMs) this.#log('debug', { key, waitedMs }, 'task started after a slow wait');
@@ -97,7 +110,7 @@ export class WaitMonitor<K> implements WaitObserver<K> {
    * not re-armed on every start: when it fires early for a waiter that has
    * since started, it re-arms for the new oldest one.
    */
-  #armWaitTimer(key: K, line: WaitingLine, waits: WaitList): void {
+  #armWaitTimer(key: K, line: WaitingLine<WaitList>, waits: WaitList): void {
     if (waits.hasWarnedWait || waits.timer !== undefined) return;
     const oldest = waits.oldestWaiter();
     if (oldest === undefined) return;
