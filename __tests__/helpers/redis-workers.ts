@@ -17,6 +17,9 @@ export interface WorkerReport {
   foundOthers: number;
   missedOthers: string[];
   failures: { op: string; code: string }[];
+  sessionsUncertain: string[];
+  tokensUncertain: string[];
+  clientsUncertain: string[];
 }
 
 export interface WorkerConfig {
