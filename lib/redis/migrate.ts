@@ -51,39 +51,35 @@ type Copy<T> = (record: T) => Promise<boolean>;
  * (`ERR_MIGRATION_SOURCE`), a newer version with UnsupportedStoreVersionError.
  */
 export async function migrateFilesToRedis(backend: RedisBackend, options: MigrationOptions = {}): Promise<MigrationReport> {
-  const names = await backend.names();
   const encryption = backend.encryption;
+  // All three files are read and checked before anything is written: a bad file copies nothing.
+  const [sessionRecords, tokenRecords, clientRecords] = await Promise.all([
+    readRecords(encryption, options.sessionsPath ?? defaultStorePath('oauth_sessions.enc'), 'sessions'),
+    readRecords(encryption, options.refreshTokensPath ?? defaultStorePath('oauth_refresh_tokens.enc'), 'tokens'),
+    readRecords(encryption, options.clientsPath ?? defaultStorePath('oauth_clients.enc'), 'clients'),
+  ]);
+  const names = await backend.names();
   const now = Date.now();
-  const sessions = await copyFile(encryption, options.sessionsPath ?? defaultStorePath('oauth_sessions.enc'), 'sessions', SESSION,
-    (session) => session.expiresAt <= now,
-    async (session) => {
-      const sealed = await sealRecord(encryption, session);
-      return (await backend.call(['SET', names.session(session.sessionId), sealed, 'PXAT', String(session.expiresAt), 'NX'])) === 'OK';
-    });
-  const refreshTokens = await copyFile(encryption, options.refreshTokensPath ?? defaultStorePath('oauth_refresh_tokens.enc'), 'tokens', TOKEN,
-    (token) => token.expires_at <= now,
-    async (token) => {
-      const sealed = await sealRecord(encryption, { ...token, rotated: false });
-      const keys = [names.token(token.token), names.clientTokenIndex(token.client_id)];
-      const args = [sealed, names.clientDigest(token.client_id), String(token.expires_at), '1', token.rotated ? '1' : '0'];
-      return (await ISSUE.run(backend.runner, keys, args)) === 1;
-    });
-  const clients = await copyFile(encryption, options.clientsPath ?? defaultStorePath('oauth_clients.enc'), 'clients', CLIENT,
-    () => false,
-    async (client) => (await backend.call(['SET', names.client(client.client_id), await sealRecord(encryption, client), 'NX'])) === 'OK');
+  const sessions = await copyRecords(sessionRecords, SESSION, (session) => session.expiresAt <= now, async (session) => {
+    const sealed = await sealRecord(encryption, session);
+    return (await backend.call(['SET', names.session(session.sessionId), sealed, 'PXAT', String(session.expiresAt), 'NX'])) === 'OK';
+  });
+  const refreshTokens = await copyRecords(tokenRecords, TOKEN, (token) => token.expires_at <= now, async (token) => {
+    // The rotated flag lives beside the sealed record (the scripts read it), so the record is sealed unrotated.
+    const sealed = await sealRecord(encryption, { ...token, rotated: false });
+    const keys = [names.token(token.token), names.clientTokenIndex(token.client_id)];
+    const args = [sealed, names.clientDigest(token.client_id), String(token.expires_at), '1', token.rotated ? '1' : '0'];
+    return (await ISSUE.run(backend.runner, keys, args)) === 1;
+  });
+  const clients = await copyRecords(clientRecords, CLIENT, () => false, async (client) => {
+    const sealed = await sealRecord(encryption, client);
+    return (await backend.call(['SET', names.client(client.client_id), sealed, 'NX'])) === 'OK';
+  });
   return { sessions, refreshTokens, clients };
 }
 
-async function copyFile<T>(
-  encryption: EncryptionService,
-  filePath: string,
-  field: RecordField,
-  kind: RecordKind<T>,
-  isExpired: (record: T) => boolean,
-  copy: Copy<T>,
-): Promise<MigrationCounts> {
+async function copyRecords<T>(records: unknown[], kind: RecordKind<T>, isExpired: (record: T) => boolean, copy: Copy<T>): Promise<MigrationCounts> {
   const counts: MigrationCounts = { copied: 0, existing: 0, expired: 0, invalid: 0 };
-  const records = await readRecords(encryption, filePath, field);
   const live: T[] = [];
   for (const record of records) {
     if (!kind.isRecord(record)) counts.invalid += 1;
