@@ -43,25 +43,33 @@ export class CommandRunner {
    * RedisReplyError. Resolves only when Redis replied: nothing is acknowledged
    * on the client's word alone.
    */
-  async call(args: string[]): Promise<unknown> {
+  call(args: string[]): Promise<unknown> {
     const command = (args[0] ?? '').toUpperCase();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new RedisTimeoutError(command, this.#timeoutMs)), this.#timeoutMs);
-    });
+    let sent: Promise<unknown>;
     try {
-      // Promise.resolve().then: a sendCommand that throws synchronously (a closed client) is a rejection too.
-      return await Promise.race([Promise.resolve().then(() => this.#send(args)), timeout]);
+      sent = this.#send(args);
     } catch (error) {
-      throw classify(command, error);
-    } finally {
-      clearTimeout(timer);
+      // A client that throws instead of rejecting (a closed client) is a rejection like any other.
+      return Promise.reject(classify(command, error));
     }
+    // One promise and one timer per command: this sits on every round trip (getSession's budget is 1.5x a bare GET).
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new RedisTimeoutError(command, this.#timeoutMs)), this.#timeoutMs);
+      Promise.resolve(sent).then(
+        (reply) => {
+          clearTimeout(timer);
+          resolve(reply);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(classify(command, error));
+        },
+      );
+    });
   }
 }
 
 function classify(command: string, error: unknown): Error {
-  if (error instanceof RedisTimeoutError) return error;
   const prefix = replyPrefix(error);
   if (prefix === undefined) return new RedisUnavailableError(command, describe(error), error);
   if (UNAVAILABLE_PREFIXES.has(prefix)) return new RedisUnavailableError(command, `server answered ${prefix}`, error);

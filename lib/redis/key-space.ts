@@ -19,6 +19,8 @@ import type { CommandRunner } from './command-runner.js';
 import { RedisRecordError } from './redis-errors.js';
 
 const HASH_KEY_BYTES = 32;
+/** Digests remembered per process: a session is looked up on every request, and an HMAC costs about as much as the rest of a lookup. */
+const DIGEST_CACHE_SIZE = 4096;
 /** Written inside the encrypted hash-key record, so no other encrypted value can stand in for it. */
 const HASH_KEY_PURPOSE = 'session-store-mutex/redis-key-hash/v1';
 
@@ -26,6 +28,8 @@ const HASH_KEY_PURPOSE = 'session-store-mutex/redis-key-hash/v1';
 export class KeyNames {
   readonly #prefix: string;
   readonly #hashKey: Buffer;
+  // Least recently used first. It holds ids this process was handed anyway; nothing leaves the process.
+  readonly #digests = new Map<string, string>();
 
   constructor(prefix: string, hashKey: Buffer) {
     this.#prefix = prefix;
@@ -64,7 +68,16 @@ export class KeyNames {
 
   // The kind goes into the MAC so one string used as a session id and as a token gives two unrelated names.
   #digest(kind: string, id: string): string {
-    return createHmac('sha256', this.#hashKey).update(`${kind}\0${id}`).digest('base64url');
+    const input = `${kind}\0${id}`;
+    let digest = this.#digests.get(input);
+    if (digest !== undefined) {
+      this.#digests.delete(input);
+    } else {
+      digest = createHmac('sha256', this.#hashKey).update(input).digest('base64url');
+      if (this.#digests.size >= DIGEST_CACHE_SIZE) this.#digests.delete(this.#digests.keys().next().value as string);
+    }
+    this.#digests.set(input, digest);
+    return digest;
   }
 }
 
