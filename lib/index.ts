@@ -25,6 +25,8 @@ export type {
 export { shutdown, installShutdownHandlers } from './stores/shutdown.js';
 export type { FlushableStore, ShutdownHandlerOptions } from './stores/shutdown.js';
 export type { StoreLogger } from './stores/store-logger.js';
+export { asyncSessionStore, asyncRefreshTokenStore, asyncClientStore } from './stores/async-adapters.js';
+export type { SessionStore, RefreshTokenStore, ClientStore, TokenGrant } from './stores/contract.js';
 
 export { LockReentryError } from './queue/errors.js';
 export { DecryptionError, NotInitializedError, KeyFileError } from './encryption/errors.js';

@@ -1,0 +1,216 @@
+/**
+ * What only the Redis backend promises: expiry by Redis, nothing secret in key
+ * names or values, hashed and bound records, prefixes, shared hash key across
+ * processes' services, NOSCRIPT recovery, checks at the door and typed errors.
+ * A private redis-server; never a mock.
+ */
+import { EncryptionService } from '../lib/encryption/encryption-service.js';
+import { RedisBackend } from '../lib/redis/redis-backend.js';
+import { RedisClientStore } from '../lib/redis/redis-client-store.js';
+import { RedisRefreshTokenStore } from '../lib/redis/redis-refresh-token-store.js';
+import { RedisSessionStore } from '../lib/redis/redis-session-store.js';
+import { connectClient, startRedisServer, type RedisServer } from './helpers/redis-server.js';
+import { createService, makeTempDir, removeTempDir, TEST_KEY } from './helpers/store-harness.js';
+
+let server: RedisServer;
+let client: Awaited<ReturnType<typeof connectClient>>;
+let dir: string;
+let service: EncryptionService;
+let prefixes = 0;
+
+beforeAll(async () => {
+  server = await startRedisServer();
+  client = await connectClient(server.url);
+  dir = makeTempDir();
+  service = await createService(dir);
+});
+
+afterAll(async () => {
+  await client.close();
+  await server.stop();
+  removeTempDir(dir);
+});
+
+const send = (args: string[]): Promise<unknown> => client.sendCommand(args);
+
+function backendFor(options: { keyPrefix?: string; encryptionService?: EncryptionService; commandTimeoutMs?: number } = {}): RedisBackend {
+  return new RedisBackend({ sendCommand: send, encryptionService: service, keyPrefix: `stores-${(prefixes += 1)}:`, ...options });
+}
+
+async function keysOf(prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = (await send(['SCAN', cursor, 'MATCH', `${prefix}*`, 'COUNT', '1000'])) as [string, string[]];
+    keys.push(...batch);
+    cursor = next;
+  } while (cursor !== '0');
+  return keys;
+}
+
+async function expiredKeys(): Promise<number> {
+  const info = String(await send(['INFO', 'stats']));
+  return Number(/expired_keys:(\d+)/.exec(info)?.[1]);
+}
+
+describe('expiry is Redis\'s job: no sweeper', () => {
+  test('a session key expires at exactly its expiresAt, and once past it Redis has removed it', async () => {
+    const backend = backendFor();
+    const sessions = new RedisSessionStore(backend, { sessionExpiryMs: 250 });
+    const session = await sessions.createSession('user-expiring');
+    const [key] = await keysOf(`${backend.keyPrefix}s:`);
+    expect(Number(await send(['PEXPIRETIME', key!]))).toBe(session.expiresAt);
+    const expiredBefore = await expiredKeys();
+    // A real wait is the point here: Redis's clock, not a fake one, must pass expiresAt.
+    await new Promise((resolve) => setTimeout(resolve, session.expiresAt - Date.now() + 30));
+    expect(await send(['EXISTS', key!])).toBe(0);
+    expect(await expiredKeys()).toBeGreaterThan(expiredBefore);
+    expect(await sessions.getSession(session.sessionId)).toBeNull();
+  });
+
+  test('a token key expires at its expires_at, and the client index lives as long as its longest token', async () => {
+    const backend = backendFor();
+    const short = new RedisRefreshTokenStore(backend, { expirySeconds: 60 });
+    const long = new RedisRefreshTokenStore(backend, { expirySeconds: 3600 });
+    const token = await long.generateToken({ clientId: 'c', userId: 'u', scope: '' });
+    await short.generateToken({ clientId: 'c', userId: 'u', scope: '' });
+    const { tokenData } = await long.validateToken(token, 'c');
+    const names = await backend.names();
+    expect(Number(await send(['PEXPIRETIME', names.token(token)]))).toBe(tokenData!.expires_at);
+    expect(Number(await send(['PEXPIRETIME', names.clientTokenIndex('c')]))).toBeGreaterThanOrEqual(tokenData!.expires_at - 5);
+  });
+});
+
+describe('nothing secret in Redis in clear (NFR-4)', () => {
+  test('no key name and no stored byte holds a session id, token, client id, user id, scope or client name', async () => {
+    const backend = backendFor();
+    const sessions = new RedisSessionStore(backend);
+    const tokens = new RedisRefreshTokenStore(backend, { expirySeconds: 3600 });
+    const clients = new RedisClientStore(backend, { allowedRedirectUris: ['https://secret-app.example/cb'] });
+    const session = await sessions.createSession('user-SECRET-alice');
+    const { client: registered } = await clients.registerClient({ client_name: 'Secret Client Name', redirect_uris: ['https://secret-app.example/cb'] });
+    const clientId = registered!.client_id;
+    const token = await tokens.generateToken({ clientId, userId: 'user-SECRET-alice', scope: 'scope-SECRET' });
+    const rotated = await tokens.rotateToken(token, clientId);
+    const secrets = [session.sessionId, token, rotated!, clientId, 'user-SECRET-alice', 'scope-SECRET', 'Secret Client Name', 'secret-app', TEST_KEY];
+
+    const keys = await keysOf(backend.keyPrefix);
+    expect(keys.length).toBeGreaterThanOrEqual(6);
+    const dump: string[] = [...keys];
+    for (const key of keys) {
+      const type = await send(['TYPE', key]);
+      if (type === 'string') dump.push(String(await send(['GET', key])));
+      else if (type === 'hash') dump.push(JSON.stringify(await send(['HGETALL', key])));
+      else if (type === 'set') dump.push(JSON.stringify(await send(['SMEMBERS', key])));
+      else throw new Error(`unexpected type ${String(type)}`);
+      const serialized = await client.sendCommand(['DUMP', key], { typeMapping: { 36: Buffer } });
+      dump.push(Buffer.isBuffer(serialized) ? serialized.toString('latin1') : String(serialized));
+    }
+    const everything = dump.join('\n');
+    for (const secret of secrets) expect(everything).not.toContain(secret);
+    expect(everything).toContain(backend.keyPrefix);
+  });
+
+  test('a value copied onto another key is refused with ERR_REDIS_RECORD, not answered for the wrong session', async () => {
+    const backend = backendFor();
+    const sessions = new RedisSessionStore(backend);
+    const victim = await sessions.createSession('victim');
+    const attacker = await sessions.createSession('attacker');
+    const names = await backend.names();
+    await send(['COPY', names.session(attacker.sessionId), names.session(victim.sessionId), 'REPLACE']);
+    await expect(sessions.getSession(victim.sessionId)).rejects.toMatchObject({ code: 'ERR_REDIS_RECORD', kind: 'session' });
+  });
+});
+
+describe('sharing one Redis', () => {
+  test('another service with the same secret (another process) reads what this one wrote, through the shared hash key', async () => {
+    const prefix = `shared-${(prefixes += 1)}:`;
+    const other = new EncryptionService({ encryptionKey: TEST_KEY, keyStoragePath: `${dir}/other-key`, durable: false });
+    await other.initialize();
+    const mine = new RedisSessionStore(backendFor({ keyPrefix: prefix }));
+    const theirs = new RedisSessionStore(backendFor({ keyPrefix: prefix, encryptionService: other }));
+    const session = await mine.createSession('user-shared');
+    expect(await theirs.getSession(session.sessionId)).toEqual(session);
+  });
+
+  test('a service with another secret cannot read the records: ERR_DECRYPT, never data', async () => {
+    const prefix = `foreign-${(prefixes += 1)}:`;
+    const foreign = new EncryptionService({ encryptionKey: 'another-secret-entirely', keyStoragePath: `${dir}/foreign-key`, durable: false });
+    await foreign.initialize();
+    await new RedisSessionStore(backendFor({ keyPrefix: prefix })).createSession('user');
+    await expect(new RedisSessionStore(backendFor({ keyPrefix: prefix, encryptionService: foreign })).getSession('a'.repeat(64))).rejects.toMatchObject({
+      code: 'ERR_DECRYPT',
+    });
+  });
+
+  test('two prefixes on one Redis never see each other, and every key starts with its prefix', async () => {
+    const first = backendFor({ keyPrefix: 'app-one:' });
+    const second = backendFor({ keyPrefix: 'app-two:' });
+    const session = await new RedisSessionStore(first).createSession('user');
+    expect(await new RedisSessionStore(second).getSession(session.sessionId)).toBeNull();
+    expect((await keysOf('app-one:')).length).toBe(2);
+    expect(await keysOf('app-two:')).toEqual(['app-two:meta:key-hash']);
+  });
+});
+
+describe('scripts and errors', () => {
+  test('after SCRIPT FLUSH (as after a restart) rotation falls back from EVALSHA to EVAL and still rotates once', async () => {
+    const tokens = new RedisRefreshTokenStore(backendFor(), { expirySeconds: 60 });
+    const token = await tokens.generateToken({ clientId: 'c', userId: 'u', scope: 's' });
+    await send(['SCRIPT', 'FLUSH']);
+    const results = await Promise.all([tokens.rotateToken(token, 'c'), tokens.rotateToken(token, 'c')]);
+    expect(results.filter((result) => result !== null)).toHaveLength(1);
+  });
+
+  test('a server that does not answer in time rejects with ERR_REDIS_TIMEOUT', async () => {
+    const paused = await connectClient(server.url);
+    const sessions = new RedisSessionStore(new RedisBackend({ sendCommand: (args) => paused.sendCommand(args), encryptionService: service, commandTimeoutMs: 100 }));
+    await sessions.createSession('warm-up');
+    await send(['CLIENT', 'PAUSE', '400', 'ALL']);
+    await expect(sessions.createSession('user')).rejects.toMatchObject({ code: 'ERR_REDIS_TIMEOUT', command: 'SET', timeoutMs: 100 });
+    await send(['CLIENT', 'UNPAUSE']);
+    await paused.close();
+  });
+
+  test('a closed client rejects with ERR_REDIS_UNAVAILABLE', async () => {
+    const closed = await connectClient(server.url);
+    await closed.close();
+    const sessions = new RedisSessionStore(new RedisBackend({ sendCommand: (args) => closed.sendCommand(args), encryptionService: service }));
+    await expect(sessions.getSession('a'.repeat(64))).rejects.toMatchObject({ code: 'ERR_REDIS_UNAVAILABLE' });
+  });
+
+  test('an error reply from Redis rejects with ERR_REDIS_REPLY and its prefix, never the key or value', async () => {
+    const backend = backendFor();
+    const tokens = new RedisRefreshTokenStore(backend, { expirySeconds: 60 });
+    const names = await backend.names();
+    await send(['SET', names.token('t'.repeat(64)), 'not a hash']);
+    const error = await tokens.validateToken('t'.repeat(64), 'c').catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'ERR_REDIS_REPLY', redisCode: 'WRONGTYPE', command: 'HMGET' });
+    expect(String((error as Error).message)).not.toContain(backend.keyPrefix);
+  });
+});
+
+describe('checks at the door: a record the readers would refuse is never written', () => {
+  test.each([
+    ['createSession(non-string)', (b: RedisBackend) => new RedisSessionStore(b).createSession(42 as unknown as string), 'userId'],
+    ['createSession(empty)', (b: RedisBackend) => new RedisSessionStore(b).createSession(''), 'userId'],
+    ['generateToken without scope', (b: RedisBackend) => new RedisRefreshTokenStore(b, { expirySeconds: 60 }).generateToken({ clientId: 'c', userId: 'u' } as never), 'scope'],
+  ])('%s rejects with ERR_STORE_INPUT naming the field', async (_name, act, field) => {
+    const backend = backendFor();
+    await expect(act(backend)).rejects.toMatchObject({ code: 'ERR_STORE_INPUT', field });
+    expect((await keysOf(backend.keyPrefix)).filter((key) => !key.endsWith('meta:key-hash'))).toEqual([]);
+  });
+
+  test('bad options throw ERR_STORE_INPUT at construction', () => {
+    expect(() => new RedisBackend({ sendCommand: send, encryptionService: service, commandTimeoutMs: 0 })).toThrow(expect.objectContaining({ code: 'ERR_STORE_INPUT', field: 'commandTimeoutMs' }));
+    expect(() => new RedisSessionStore(backendFor(), { sessionExpiryMs: '1000' as unknown as number })).toThrow(expect.objectContaining({ field: 'sessionExpiryMs' }));
+    expect(() => new RedisRefreshTokenStore(backendFor(), { expirySeconds: -1 })).toThrow(expect.objectContaining({ field: 'expirySeconds' }));
+  });
+
+  test('lookups with ids that cannot exist find nothing without asking Redis', async () => {
+    const backend = backendFor();
+    expect(await new RedisSessionStore(backend).getSession(undefined as unknown as string)).toBeNull();
+    expect(await new RedisRefreshTokenStore(backend, { expirySeconds: 60 }).rotateToken(7 as unknown as string, 'c')).toBeNull();
+    expect(await new RedisClientStore(backend, { allowedRedirectUris: [] }).getClient('')).toBeNull();
+  });
+});

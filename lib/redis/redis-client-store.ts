@@ -1,0 +1,66 @@
+import type { ClientRegistrationRequest, ClientRegistrationResult, ClientStoreConfig, OAuthClient } from '../stores/client-store.js';
+import type { ClientStore } from '../stores/contract.js';
+import { matchesRegisteredRedirectUri, type RedirectUriPolicy } from '../stores/redirect-uri.js';
+import { isObject, isStringArray } from '../stores/store-file.js';
+import { clientFromRequest } from './client-registration.js';
+import { isLookupId } from './input-checks.js';
+import { CLIENT, openRecord, sealRecord } from './record-codec.js';
+import type { RedisBackend } from './redis-backend.js';
+import { RedisRecordError, RedisStoreInputError } from './redis-errors.js';
+
+/** Configuration of a {@link RedisClientStore}: the file store's redirect URI policy. */
+export type RedisClientStoreConfig = Pick<ClientStoreConfig, 'allowedRedirectUris' | 'trustedRedirectUris'>;
+
+/**
+ * Registered clients in Redis, one encrypted string per client under a
+ * hashed key, without expiry. The same validation and RFC 7591 refusals as
+ * the file store; every change resolves only after Redis replied.
+ */
+export class RedisClientStore implements ClientStore {
+  readonly #backend: RedisBackend;
+  readonly #policy: RedirectUriPolicy;
+
+  constructor(backend: RedisBackend, config: RedisClientStoreConfig) {
+    const { allowedRedirectUris, trustedRedirectUris = [] } = isObject(config) ? config : ({} as Partial<RedisClientStoreConfig>);
+    if (!isStringArray(allowedRedirectUris)) throw new RedisStoreInputError('allowedRedirectUris', 'an array of strings');
+    if (!isStringArray(trustedRedirectUris)) throw new RedisStoreInputError('trustedRedirectUris', 'an array of strings');
+    this.#backend = backend;
+    this.#policy = { allowedRedirectUris: [...allowedRedirectUris], trustedRedirectUris: [...trustedRedirectUris] };
+  }
+
+  /** Validates and registers a client, resolving once Redis stored it. Refusals resolve with `invalid_client_metadata` or `invalid_redirect_uri`. */
+  async registerClient(request: ClientRegistrationRequest): Promise<ClientRegistrationResult> {
+    const outcome = clientFromRequest(request, this.#policy);
+    if ('success' in outcome) return outcome;
+    const names = await this.#backend.names();
+    const sealed = await sealRecord(this.#backend.encryption, outcome);
+    // NX: a random UUID never collides, but a write must never replace a client it did not read.
+    const reply = await this.#backend.call(['SET', names.client(outcome.client_id), sealed, 'NX']);
+    if (reply !== 'OK') throw new RedisRecordError('client', 'SET NX was not acknowledged');
+    return { success: true, client: structuredClone(outcome) };
+  }
+
+  /** The client, or null. */
+  async getClient(clientId: string): Promise<OAuthClient | null> {
+    if (!isLookupId(clientId)) return null;
+    const names = await this.#backend.names();
+    const sealed = await this.#backend.call(['GET', names.client(clientId)]);
+    return sealed === null ? null : openRecord(this.#backend.encryption, CLIENT, clientId, sealed);
+  }
+
+  /** Removes the client, resolving `true` once Redis did, or `false` if there was none. */
+  async deleteClient(clientId: string): Promise<boolean> {
+    if (!isLookupId(clientId)) return false;
+    const names = await this.#backend.names();
+    return (await this.#backend.call(['DEL', names.client(clientId)])) === 1;
+  }
+
+  /** Whether `redirectUri` is registered for the client (loopback callbacks match on any port, RFC 8252 §7.3). */
+  async isValidRedirectUri(clientId: string, redirectUri: string): Promise<boolean> {
+    const client = await this.getClient(clientId);
+    return client !== null && typeof redirectUri === 'string' && client.redirect_uris.some((registered) => matchesRegisteredRedirectUri(registered, redirectUri));
+  }
+
+  /** Resolves at once: every change already resolved only once Redis acknowledged it. */
+  async flush(): Promise<void> {}
+}
