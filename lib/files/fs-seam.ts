@@ -30,8 +30,10 @@ export interface FileSystem {
   /** Reads a whole file as UTF-8. */
   readFile(path: string): Promise<string>;
   readdir(path: string): Promise<string[]>;
-  /** lstat, reduced to what the temp-file sweep needs. */
+  /** lstat, reduced to what the temp-file sweep and the process lock need. */
   stat(path: string): Promise<{ mtimeMs: number }>;
+  /** Sets a file's access and modification time (the process lock's heartbeat). */
+  utimes(path: string, timeMs: number): Promise<void>;
   /** The physical path, resolving symlinks and `..` as the kernel does. */
   realpath(path: string): Promise<string>;
 }
@@ -54,6 +56,7 @@ export const nodeFileSystem: Readonly<FileSystem> = Object.freeze({
   readFile: (path: string) => fsp.readFile(path, 'utf8'),
   readdir: (path: string) => fsp.readdir(path),
   stat: (path: string) => fsp.lstat(path),
+  utimes: (path: string, timeMs: number) => fsp.utimes(path, timeMs / 1000, timeMs / 1000),
   realpath: (path: string) => fsp.realpath(path),
 });
 

@@ -1,0 +1,114 @@
+/**
+ * The on-disk lock entry `<target>.lock`: a small file holding its owner
+ * record, created atomically WITH that record (temp file, then `link`, which
+ * fails with EEXIST when the entry exists), kept fresh by its mtime, and
+ * removed only through a claim that first moves it to a unique name and then
+ * checks that what it moved is what it meant to remove.
+ */
+import { hostname } from 'node:os';
+import { publishTempFile } from './atomic-write.js';
+import { errorCode, type FileSystem } from './fs-seam.js';
+import { tempPathFor } from './temp-name.js';
+
+/** Who holds a lock entry. `token` is random per acquisition; pid and host are for people reading the file. */
+export interface LockOwner {
+  readonly pid: number;
+  readonly hostname: string;
+  readonly token: string;
+  readonly createdAt: number;
+}
+
+/** A lock entry as seen at one moment: its raw record and its heartbeat time. */
+export interface EntrySnapshot {
+  readonly content: string;
+  readonly mtimeMs: number;
+}
+
+/** The lock entry of a (canonical) target path. */
+export function lockPathFor(target: string): string {
+  return `${target}.lock`;
+}
+
+/** A fresh owner record for this process. */
+export function newOwner(token: string, nowMs: number): LockOwner {
+  return { pid: process.pid, hostname: hostname(), token, createdAt: nowMs };
+}
+
+/** The owner record in `content`, or undefined when it is not one (a foreign or damaged file). */
+export function parseOwner(content: string): LockOwner | undefined {
+  try {
+    const value: unknown = JSON.parse(content);
+    if (typeof value !== 'object' || value === null) return undefined;
+    const { pid, hostname: host, token, createdAt } = value as Record<string, unknown>;
+    if (typeof pid !== 'number' || typeof host !== 'string' || typeof token !== 'string' || typeof createdAt !== 'number') return undefined;
+    return { pid, hostname: host, token, createdAt };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Creates the entry holding `content`, or returns false when it exists. The
+ * record is complete before the name appears, so no reader ever sees an empty
+ * entry. Its mtime is then set from this process's clock, the clock every
+ * staleness judgement uses.
+ */
+export async function createEntry(fs: FileSystem, lockPath: string, content: string, nowMs: number): Promise<boolean> {
+  try {
+    await publishTempFile(fs, lockPath, Buffer.from(content), 'link', false);
+  } catch (error) {
+    if (errorCode(error) === 'EEXIST') return false;
+    throw error;
+  }
+  // Best effort: the file system's own fresh mtime is nearly the same, and the heartbeat sets it again.
+  await fs.utimes(lockPath, nowMs).catch(() => undefined);
+  return true;
+}
+
+/** The entry at `file`, or undefined when there is none. */
+export async function readEntry(fs: FileSystem, file: string): Promise<EntrySnapshot | undefined> {
+  try {
+    // stat before read: if the entry is replaced in between, the record is the newer one and the
+    // time the older one, which can only make a claim fail its check, never succeed wrongly.
+    const { mtimeMs } = await fs.stat(file);
+    return { content: await fs.readFile(file), mtimeMs };
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** What a claim did: removed the entry, found none, put back a foreign one, or could not put it back. */
+export type ClaimOutcome = 'removed' | 'absent' | 'restored' | 'displaced';
+
+/**
+ * Removes the entry only if it still passes `isClaimable`. Deleting by name
+ * after a check is the classic stale-lock race (the name may by then be
+ * another holder's fresh entry), so the entry is first renamed to a unique
+ * name: the rename moves exactly one inode, and the check runs on what was
+ * moved. A foreign entry is linked back at once. 'displaced' means a third
+ * party created a new entry in that instant: the holder whose entry was moved
+ * finds its record gone at its next heartbeat and reports the compromise.
+ */
+export async function claimEntry(fs: FileSystem, lockPath: string, isClaimable: (entry: EntrySnapshot) => boolean): Promise<ClaimOutcome> {
+  const aside = tempPathFor(lockPath);
+  try {
+    await fs.rename(lockPath, aside);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return 'absent';
+    throw error;
+  }
+  try {
+    const moved = await readEntry(fs, aside);
+    if (moved === undefined || isClaimable(moved)) return moved === undefined ? 'absent' : 'removed';
+    try {
+      await fs.link(aside, lockPath);
+      return 'restored';
+    } catch (error) {
+      if (errorCode(error) === 'EEXIST') return 'displaced';
+      throw error;
+    }
+  } finally {
+    await fs.unlink(aside).catch(() => undefined);
+  }
+}
