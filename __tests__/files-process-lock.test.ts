@@ -296,6 +296,17 @@ describe('process lock: waiting, aborting and options', () => {
     await holder.release();
   });
 
+  test('a link that reports EEXIST for our own new entry (a retried NFS call) still acquires', async () => {
+    const link = async (from: string, to: string): Promise<void> => {
+      await fsp.link(from, to);
+      if (to === lockFile) throw Object.assign(new Error('injected'), { code: 'EEXIST' });
+    };
+    const lock = await acquire({ fileSystem: io({ link }) });
+    await expect(lock.assertHeld()).resolves.toBeUndefined();
+    await lock.release();
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
   test('an already aborted signal rejects before touching the file', async () => {
     await expect(acquire({ signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ERR_LOCK_ABORTED' });
     expect(fs.existsSync(lockFile)).toBe(false);

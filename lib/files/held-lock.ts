@@ -3,7 +3,7 @@
  * notices when the entry is lost, and releases only an entry that is still
  * its own.
  */
-import { claimEntry, parseOwner, readEntry } from './lock-entry.js';
+import { claimEntry, parseOwner, readRecord } from './lock-entry.js';
 import { ProcessLockError } from './lock-errors.js';
 import { errorCode, type FileSystem } from './fs-seam.js';
 
@@ -77,7 +77,7 @@ export class ProcessLockHandle implements HeldLock {
     heldHere.delete(this.#content);
     await this.#beat;
     // Even a compromised lock may still own its entry (the heartbeat only failed for a while); the claim decides.
-    await claimEntry(this.#fs, this.#lockPath, (entry) => entry.content === this.#content);
+    await claimEntry(this.#fs, this.#lockPath, this.#content);
   }
 
   /** Unref'd: a heartbeat must never keep the process alive on its own. */
@@ -102,14 +102,14 @@ export class ProcessLockHandle implements HeldLock {
     const now = Date.now();
     try {
       await this.#fs.utimes(this.#lockPath, now);
-      const entry = await readEntry(this.#fs, this.#lockPath);
-      if (entry?.content === this.#content) {
+      const record = await readRecord(this.#fs, this.#lockPath);
+      if (record === this.#content) {
         this.#lastRefreshMs = now;
         return;
       }
-      const owner = entry === undefined ? undefined : parseOwner(entry.content);
+      const owner = record === undefined ? undefined : parseOwner(record);
       const by = owner === undefined ? '' : ` by pid ${owner.pid} on ${JSON.stringify(owner.hostname)}`;
-      this.#compromised(entry === undefined ? 'its entry vanished' : `it was taken over${by}`);
+      this.#compromised(record === undefined ? 'its entry vanished' : `it was taken over${by}`);
     } catch (error) {
       if (errorCode(error) === 'ENOENT') this.#compromised('its entry vanished', error);
       // Another failure (EIO, a slow network file system) may pass; past the stale bound others may have taken over.

@@ -65,7 +65,7 @@ export async function createEntry(fs: FileSystem, lockPath: string, content: str
   return true;
 }
 
-/** The entry at `file`, or undefined when there is none. */
+/** The entry at `file` with its heartbeat time, or undefined when there is none. */
 export async function readEntry(fs: FileSystem, file: string): Promise<EntrySnapshot | undefined> {
   try {
     // stat before read: if the entry is replaced in between, the record is the newer one and the
@@ -78,11 +78,22 @@ export async function readEntry(fs: FileSystem, file: string): Promise<EntrySnap
   }
 }
 
+/** The record in the entry at `file`, or undefined when there is none. */
+export async function readRecord(fs: FileSystem, file: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(file);
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
 /** What a claim did: removed the entry, found none, put back a foreign one, or could not put it back. */
 export type ClaimOutcome = 'removed' | 'absent' | 'restored' | 'displaced';
 
 /**
- * Removes the entry only if it still passes `isClaimable`. Deleting by name
+ * Removes the entry only if it still holds the record `expected` (and, with
+ * `staleMs`, is still older than that on this process's clock). Deleting by name
  * after a check is the classic stale-lock race (the name may by then be
  * another holder's fresh entry), so the entry is first renamed to a unique
  * name: the rename moves exactly one inode, and the check runs on what was
@@ -90,7 +101,7 @@ export type ClaimOutcome = 'removed' | 'absent' | 'restored' | 'displaced';
  * party created a new entry in that instant: the holder whose entry was moved
  * finds its record gone at its next heartbeat and reports the compromise.
  */
-export async function claimEntry(fs: FileSystem, lockPath: string, isClaimable: (entry: EntrySnapshot) => boolean): Promise<ClaimOutcome> {
+export async function claimEntry(fs: FileSystem, lockPath: string, expected: string, staleMs?: number): Promise<ClaimOutcome> {
   const aside = tempPathFor(lockPath);
   try {
     await fs.rename(lockPath, aside);
@@ -99,8 +110,12 @@ export async function claimEntry(fs: FileSystem, lockPath: string, isClaimable: 
     throw error;
   }
   try {
-    const moved = await readEntry(fs, aside);
-    if (moved === undefined || isClaimable(moved)) return moved === undefined ? 'absent' : 'removed';
+    // A release only compares records; a takeover also needs the time, which costs one more call.
+    const moved = staleMs === undefined ? await readRecord(fs, aside) : await readEntry(fs, aside);
+    // Gone meanwhile: only the sweep removes such a name, and only once it is old, i.e. stale.
+    if (moved === undefined) return 'absent';
+    const isOurs = typeof moved === 'string' ? moved === expected : moved.content === expected && Date.now() - moved.mtimeMs > staleMs!;
+    if (isOurs) return 'removed';
     try {
       await fs.link(aside, lockPath);
       return 'restored';

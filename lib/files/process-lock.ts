@@ -65,10 +65,12 @@ export async function acquireProcessLock(targetPath: string, options: ProcessLoc
     if (await createEntry(fs, lockPath, content, Date.now())) return new ProcessLockHandle(fs, lockPath, content, timing, Date.now());
     const seen = await readEntry(fs, lockPath);
     if (seen === undefined) continue;
+    // Our own record: a network file system retried a link whose first reply was lost.
+    if (seen.content === content) return new ProcessLockHandle(fs, lockPath, content, timing, Date.now());
     const untilStale = timing.staleMs - (Date.now() - seen.mtimeMs);
     if (untilStale < 0 && !heldHere.has(seen.content)) {
       // Only the entry we judged stale may go, and only if it is still stale once moved aside.
-      await claimEntry(fs, lockPath, (entry) => entry.content === seen.content && Date.now() - entry.mtimeMs > timing.staleMs);
+      await claimEntry(fs, lockPath, seen.content, timing.staleMs);
       continue;
     }
     await sleep(pollDelay(attempt, retryMs, Math.max(untilStale, 0)), lockPath, signal);
