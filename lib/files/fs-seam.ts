@@ -25,8 +25,8 @@ export interface FileSystem {
   /** Hard link; fails with EEXIST when `to` exists (the exclusive publish of a key file). */
   link(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
-  /** Creates the directory and any missing parents with `mode`. */
-  mkdir(path: string, mode: number): Promise<void>;
+  /** Creates the directory and any missing parents with `mode`; resolves to the first directory it created, if any. */
+  mkdir(path: string, mode: number): Promise<string | undefined>;
   /** Reads a whole file as UTF-8. */
   readFile(path: string): Promise<string>;
   readdir(path: string): Promise<string[]>;
@@ -50,9 +50,7 @@ export const nodeFileSystem: Readonly<FileSystem> = Object.freeze({
   rename: (from: string, to: string) => fsp.rename(from, to),
   link: (from: string, to: string) => fsp.link(from, to),
   unlink: (path: string) => fsp.unlink(path),
-  mkdir: async (path: string, mode: number) => {
-    await fsp.mkdir(path, { recursive: true, mode });
-  },
+  mkdir: (path: string, mode: number) => fsp.mkdir(path, { recursive: true, mode }),
   readFile: (path: string) => fsp.readFile(path, 'utf8'),
   readdir: (path: string) => fsp.readdir(path),
   stat: (path: string) => fsp.lstat(path),

@@ -8,6 +8,7 @@
 import { hostname } from 'node:os';
 import { publishTempFile } from './atomic-write.js';
 import { errorCode, type FileSystem } from './fs-seam.js';
+import { siblingPath } from './sibling-name.js';
 import { tempPathFor } from './temp-name.js';
 
 /** Who holds a lock entry. `token` is random per acquisition; pid and host are for people reading the file. */
@@ -24,9 +25,9 @@ export interface EntrySnapshot {
   readonly mtimeMs: number;
 }
 
-/** The lock entry of a (canonical) target path. */
+/** The lock entry of a (canonical) target path: `<target>.lock`, shortened when the name would be too long. */
 export function lockPathFor(target: string): string {
-  return `${target}.lock`;
+  return siblingPath(target, '.lock');
 }
 
 /** A fresh owner record for this process. */
@@ -55,7 +56,8 @@ export function parseOwner(content: string): LockOwner | undefined {
  */
 export async function createEntry(fs: FileSystem, lockPath: string, content: string, nowMs: number): Promise<boolean> {
   try {
-    await publishTempFile(fs, lockPath, Buffer.from(content), 'link', false);
+    // The entry needs no fsync (after a power loss it is stale anyway); a directory it creates does.
+    await publishTempFile(fs, lockPath, Buffer.from(content), 'link', false, true);
   } catch (error) {
     if (errorCode(error) === 'EEXIST') return false;
     throw error;
