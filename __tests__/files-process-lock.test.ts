@@ -248,6 +248,21 @@ describe('process lock: a lost lock is detected and never removed from its new h
     expect(fs.readdirSync(dir)).toEqual(['sessions.enc.lock']);
   });
 
+  test('a release that cannot read the moved entry puts it back and rejects with the read error', async () => {
+    let isFailing = false;
+    const eio = Object.assign(new Error('injected'), { code: 'EIO' });
+    const readFile = async (file: string): Promise<string> => {
+      if (isFailing) throw eio;
+      return fsp.readFile(file, 'utf8');
+    };
+    const lock = await acquire({ fileSystem: io({ readFile }) });
+    const foreign = writeForeignEntry(0);
+    isFailing = true;
+    await expect(lock.release()).rejects.toBe(eio);
+    expect(fs.readFileSync(lockFile, 'utf8')).toBe(foreign);
+    expect(fs.readdirSync(dir)).toEqual(['sessions.enc.lock']);
+  });
+
   test('a heartbeat failing for less than staleMs is survived; for staleMs it compromises the lock', async () => {
     let isFailing = true;
     const eio = Object.assign(new Error('injected'), { code: 'EIO' });

@@ -111,21 +111,33 @@ export async function claimEntry(fs: FileSystem, lockPath: string, expected: str
     if (errorCode(error) === 'ENOENT') return 'absent';
     throw error;
   }
+  let moved: EntrySnapshot | string | undefined;
   try {
     // A release only compares records; a takeover also needs the time, which costs one more call.
-    const moved = staleMs === undefined ? await readRecord(fs, aside) : await readEntry(fs, aside);
-    // Gone meanwhile: only the sweep removes such a name, and only once it is old, i.e. stale.
-    if (moved === undefined) return 'absent';
-    const isOurs = typeof moved === 'string' ? moved === expected : moved.content === expected && Date.now() - moved.mtimeMs > staleMs!;
-    if (isOurs) return 'removed';
-    try {
-      await fs.link(aside, lockPath);
-      return 'restored';
-    } catch (error) {
-      if (errorCode(error) === 'EEXIST') return 'displaced';
-      throw error;
-    }
-  } finally {
-    await fs.unlink(aside).catch(() => undefined);
+    moved = staleMs === undefined ? await readRecord(fs, aside) : await readEntry(fs, aside);
+  } catch (error) {
+    // Unread is not ours: put it back.
+    await putBack(fs, aside, lockPath).catch(() => undefined);
+    throw error;
   }
+  // Gone meanwhile: only the sweep removes such a name, and only once it is old, i.e. stale.
+  if (moved === undefined) return 'absent';
+  const isClaimable = typeof moved === 'string' ? moved === expected : moved.content === expected && Date.now() - moved.mtimeMs > staleMs!;
+  if (!isClaimable) return putBack(fs, aside, lockPath);
+  await fs.unlink(aside).catch(() => undefined);
+  return 'removed';
+}
+
+/** Links a moved entry back under its name and drops the unique name. */
+async function putBack(fs: FileSystem, aside: string, lockPath: string): Promise<ClaimOutcome> {
+  try {
+    await fs.link(aside, lockPath);
+  } catch (error) {
+    // Any other failure leaves the entry under its unique name (swept once old) rather than lose it.
+    if (errorCode(error) !== 'EEXIST') throw error;
+    await fs.unlink(aside).catch(() => undefined);
+    return 'displaced';
+  }
+  await fs.unlink(aside).catch(() => undefined);
+  return 'restored';
 }
