@@ -10,7 +10,13 @@ import type { Logger } from './service-logger.js';
 
 /** Options of an {@link EncryptionService}. Every field is optional. */
 export interface EncryptionServiceConfig {
-  /** The secret. Precedence: this, then `SAGE_ENCRYPTION_KEY` (read at `initialize()`), then the key file. */
+  /**
+   * Used only where the original would generate a key: when neither
+   * `SAGE_ENCRYPTION_KEY` (read at `initialize()`) nor the key file holds one,
+   * this key is written to the key file instead of a random one. When it
+   * differs from the variable's or the file's key, `initialize()` rejects
+   * with KeyMismatchError (`ERR_KEY_MISMATCH`).
+   */
   encryptionKey?: string;
   /** The key file, read or (when absent) generated 0600 in a 0700 directory. Default `~/.sage/oauth_encryption_key`. */
   keyStoragePath?: string;
@@ -22,25 +28,36 @@ export interface EncryptionServiceConfig {
   durable?: boolean;
 }
 
-/** Counters of the per-file locks. */
+/** Counters of per-file locks, shaped as the original `FileMutex` reported them. */
 export interface FileMutexMetrics {
   /** Files with an operation running or queued. */
   activeFiles: number;
-  /** Operations running or queued, all files. */
-  pending: number;
+  /** Total time operations spent waiting for their turn, in ms. */
   totalWaitTimeMs: number;
   longestWaitMs: number;
+  /** How many times a file's queue reached the depth threshold. */
   queueDepthWarnings: number;
+}
+
+/** The service's lock counters: the original four and two more. */
+export interface ServiceMutexMetrics extends FileMutexMetrics {
+  /** Operations running or queued, all files. */
+  pending: number;
+  /** How many waits passed the wait-time threshold. */
   waitWarnings: number;
 }
 
 /** What {@link EncryptionService.getHealthStatus} reports. */
 export interface EncryptionHealthStatus {
   initialized: boolean;
-  /** Before `initialize()`, the source it would try first ('file' standing for file-or-generated). */
+  /**
+   * 'environment', 'file' or 'generated', as the original reported. Before
+   * `initialize()`, the source it would try first ('file' standing for
+   * file-or-generated). A config key written to a new key file reports 'file'.
+   */
   keySource: KeySource;
   keyStoragePath: string;
-  mutex: FileMutexMetrics;
+  mutex: ServiceMutexMetrics;
 }
 
 /**
