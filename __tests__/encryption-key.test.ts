@@ -56,7 +56,7 @@ describe('FR-4: key precedence is the original one (environment, key file, gener
     const service = new EncryptionService({ encryptionKey: 'from-config', keyStoragePath: keyPath });
     const failure = await service.initialize().catch((error: unknown) => error as Error & { code: string; keySource: string });
     expect(failure).toMatchObject({ name: 'KeyMismatchError', code: 'ERR_KEY_MISMATCH', keySource: source, keyStoragePath: keyPath });
-    expect(failure.message).not.toMatch(/from-(config|file|environment)/);
+    expect((failure as Error).message).not.toMatch(/from-(config|file|environment)/);
     expect(service.isInitialized()).toBe(false);
     expect(fs.readdirSync(dir).sort()).toEqual(before);
     if (source === 'file') expect(fs.readFileSync(keyPath, 'utf8')).toBe('from-file\n');
@@ -99,7 +99,7 @@ describe('FR-4: key precedence is the original one (environment, key file, gener
     const service = new EncryptionService({ keyStoragePath: keyPath });
     const failure = await service.initialize().catch((error: unknown) => error as Error);
     expect(failure).toMatchObject({ code: 'ERR_KEY_FILE', keyStoragePath: keyPath });
-    expect(failure.message).toContain('symbolic link whose target does not exist');
+    expect((failure as Error).message).toContain('symbolic link whose target does not exist');
     expect(fs.existsSync(path.join(dir, 'missing-target'))).toBe(false);
     expect(fs.readdirSync(path.dirname(keyPath))).toEqual(['oauth_encryption_key']);
   });

@@ -3,6 +3,7 @@
  * the class so the class file reads as behaviour only.
  */
 import type { DeriveKey } from './crypto-format.js';
+import type { FileMutexMetrics } from '../files/file-mutex.js';
 import type { FileSystem } from '../files/fs-seam.js';
 import type { KeySource } from './key-source.js';
 import type { SerialQueueOptions } from '../queue/serial-queue.js';
@@ -28,16 +29,7 @@ export interface EncryptionServiceConfig {
   durable?: boolean;
 }
 
-/** Counters of per-file locks, shaped as the original `FileMutex` reported them. */
-export interface FileMutexMetrics {
-  /** Files with an operation running or queued. */
-  activeFiles: number;
-  /** Total time operations spent waiting for their turn, in ms. */
-  totalWaitTimeMs: number;
-  longestWaitMs: number;
-  /** How many times a file's queue reached the depth threshold. */
-  queueDepthWarnings: number;
-}
+export type { FileMutexMetrics } from '../files/file-mutex.js';
 
 /** The service's lock counters: the original four and two more. */
 export interface ServiceMutexMetrics extends FileMutexMetrics {
