@@ -9,7 +9,7 @@ import path from 'node:path';
 import { scryptKey } from '../lib/encryption/crypto-format.js';
 import { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { DecryptionError } from '../lib/encryption/errors.js';
-import { capturingLogger, faultySeam, fsError, legacyEncrypt, makeTempDir, removeTempDir } from './fixtures/encryption/helpers.js';
+import { capturingLogger, faultySeam, fsError, legacyEncrypt, makeTempDir, removeTempDir, siblingKeyFile } from './fixtures/encryption/helpers.js';
 
 const SECRET = 'read-test-secret-5f0c2a';
 const PLAINTEXT = 'PLAINTEXT-MARKER {"refreshToken":"rt-9d8c7b"}';
@@ -19,7 +19,7 @@ beforeEach(() => (dir = makeTempDir()));
 afterEach(() => removeTempDir(dir));
 
 async function createService(): Promise<EncryptionService> {
-  const service = new EncryptionService({ encryptionKey: SECRET });
+  const service = new EncryptionService({ encryptionKey: SECRET, keyStoragePath: siblingKeyFile(dir, SECRET) });
   await service.initialize();
   return service;
 }
@@ -52,7 +52,7 @@ describe('behaviour 7: null only for a missing file', () => {
 
   test('any other read error keeps its code (EACCES, EIO)', async () => {
     const seam = faultySeam();
-    const service = new EncryptionService({ encryptionKey: SECRET }, { fileSystem: seam.fileSystem });
+    const service = new EncryptionService({ encryptionKey: SECRET, keyStoragePath: siblingKeyFile(dir, SECRET) }, { fileSystem: seam.fileSystem });
     await service.initialize();
     const file = path.join(dir, 'sessions.enc');
     await service.encryptToFile(PLAINTEXT, file);

@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { EncryptionService } from '../lib/encryption/encryption-service.js';
-import { capturingLogger, exited, faultySeam, fsError, makeTempDir, removeTempDir, spawnNode } from './fixtures/encryption/helpers.js';
+import { capturingLogger, exited, faultySeam, fsError, makeTempDir, removeTempDir, spawnNode, siblingKeyFile } from './fixtures/encryption/helpers.js';
 
 let dir: string;
 beforeEach(() => (dir = makeTempDir()));
@@ -25,7 +25,7 @@ function touch(...names: string[]): void {
 
 async function createService(seam = faultySeam()) {
   const { logger, lines } = capturingLogger();
-  const service = new EncryptionService({ encryptionKey: 'k', logger }, { fileSystem: seam.fileSystem });
+  const service = new EncryptionService({ encryptionKey: 'k', keyStoragePath: siblingKeyFile(dir, 'k'), logger }, { fileSystem: seam.fileSystem });
   await service.initialize();
   return { service, lines, seam };
 }

@@ -19,7 +19,8 @@ export class DecryptionError extends Error {
 
   constructor(reason: string, options: { filePath?: string; cause?: unknown } = {}) {
     const { filePath, cause } = options;
-    super(`cannot decrypt ${filePath === undefined ? 'payload' : JSON.stringify(filePath)}: ${reason}`, cause === undefined ? undefined : { cause });
+    // Starts with the original service's text, which callers matched on.
+    super(`Failed to decrypt data (${filePath === undefined ? 'payload' : JSON.stringify(filePath)}): ${reason}`, cause === undefined ? undefined : { cause });
     this.reason = reason;
     this.filePath = filePath;
   }
