@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { EncryptionService } from '../lib/encryption/encryption-service.js';
-import { faultySeam, tempFilesIn, type FaultyOperation } from './fixtures/encryption/helpers.js';
+import { faultySeam, tempFilesIn, type FaultyOperation, siblingKeyFile } from './fixtures/encryption/helpers.js';
 import { fsError, makeTempDir, removeTempDir } from './helpers/common.js';
 
 let dir: string;
@@ -18,7 +18,7 @@ const modeOf = (file: string): number => fs.statSync(file).mode & 0o777;
 
 async function faultyService(options: { durable?: boolean } = {}): Promise<{ service: EncryptionService; seam: ReturnType<typeof faultySeam> }> {
   const seam = faultySeam();
-  const service = new EncryptionService({ encryptionKey: 'k', ...options }, { fileSystem: seam.fileSystem });
+  const service = new EncryptionService({ encryptionKey: 'k', keyStoragePath: siblingKeyFile(dir, 'k'), ...options }, { fileSystem: seam.fileSystem });
   await service.initialize();
   return { service, seam };
 }
@@ -53,7 +53,7 @@ describe('NFR-8: a failed save leaves the previous file, no temp file, and the o
   test('a write that stores part of the data and then fails with ENOSPC leaves the previous file whole', async () => {
     const seam = faultySeam();
     const partial = fsError('ENOSPC', 'write');
-    const service = new EncryptionService({ encryptionKey: 'k' }, {
+    const service = new EncryptionService({ encryptionKey: 'k', keyStoragePath: siblingKeyFile(dir, 'k') }, {
       fileSystem: {
         ...seam.fileSystem,
         write: async (handle, data) => {
@@ -104,7 +104,7 @@ describe('NFR-8: a failed save leaves the previous file, no temp file, and the o
   test('a failed directory fsync after the rename rejects with its code; the new content is already in place', async () => {
     let fsyncs = 0;
     const seam = faultySeam();
-    const service = new EncryptionService({ encryptionKey: 'k' }, {
+    const service = new EncryptionService({ encryptionKey: 'k', keyStoragePath: siblingKeyFile(dir, 'k') }, {
       fileSystem: {
         ...seam.fileSystem,
         // The second fsync of a save is the directory's, after the rename.
@@ -179,7 +179,7 @@ describe('FR-1: durability and modes', () => {
   test('temp files are unique per save, in the target directory, named <file>.<pid>.<counter>.<random>.tmp', async () => {
     const names: string[] = [];
     const seam = faultySeam();
-    const service = new EncryptionService({ encryptionKey: 'k', durable: false }, {
+    const service = new EncryptionService({ encryptionKey: 'k', keyStoragePath: siblingKeyFile(dir, 'k'), durable: false }, {
       fileSystem: {
         ...seam.fileSystem,
         open: (file, flags, mode) => {

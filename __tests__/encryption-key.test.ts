@@ -1,7 +1,9 @@
 /**
- * Issue 3, behaviour 3: initialize() is idempotent, the key comes from
- * config, environment, key file or a new random key in that order (processes
- * starting together: encryption-key.process.test.ts).
+ * FR-4 key management: initialize() is idempotent; the key comes from the
+ * environment, the key file or a new key in that order, as in the original
+ * (a config key only replaces the random one, and a disagreeing one fails);
+ * a shared key file is warned about; processes starting together on an empty
+ * directory end with one key.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -28,15 +30,47 @@ afterEach(() => {
 
 const modeOf = (file: string): number => fs.statSync(file).mode & 0o777;
 
-describe('FR-3.1: key precedence', () => {
-  test('config.encryptionKey wins over the environment and the key file', async () => {
+describe('FR-4: key precedence is the original one (environment, key file, generated)', () => {
+  const writeKeyFile = (text: string): void => {
+    fs.mkdirSync(path.dirname(keyPath), { recursive: true });
+    fs.writeFileSync(keyPath, text, { mode: 0o600 });
+  };
+
+  test('SAGE_ENCRYPTION_KEY wins over the key file, and an equal config key changes nothing', async () => {
     process.env[KEY_ENVIRONMENT_VARIABLE] = 'from-environment';
-    fs.mkdirSync(path.dirname(keyPath));
-    fs.writeFileSync(keyPath, 'from-file');
+    writeKeyFile('from-file');
+    const service = new EncryptionService({ encryptionKey: 'from-environment', keyStoragePath: keyPath });
+    await service.initialize();
+    expect(service.getHealthStatus().keySource).toBe('environment');
+    expect(legacyDecrypt('from-environment', await service.encrypt('x'))).toBe('x');
+  });
+
+  test.each([
+    ['the environment variable', 'environment', () => (process.env[KEY_ENVIRONMENT_VARIABLE] = 'from-environment')],
+    ['the key file', 'file', () => writeKeyFile('from-file\n')],
+  ])('a config key that differs from %s fails initialize() with ERR_KEY_MISMATCH, naming no key and moving nothing', async (_, source, arrange) => {
+    arrange();
+    const dataFile = path.join(dir, 'oauth_clients.enc');
+    fs.writeFileSync(dataFile, legacyEncrypt(source === 'file' ? 'from-file' : 'from-environment', '{"version":1,"clients":[]}'));
+    const before = fs.readdirSync(dir).sort();
+    const service = new EncryptionService({ encryptionKey: 'from-config', keyStoragePath: keyPath });
+    const failure = await service.initialize().catch((error: unknown) => error as Error & { code: string; keySource: string });
+    expect(failure).toMatchObject({ name: 'KeyMismatchError', code: 'ERR_KEY_MISMATCH', keySource: source, keyStoragePath: keyPath });
+    expect((failure as Error).message).not.toMatch(/from-(config|file|environment)/);
+    expect(service.isInitialized()).toBe(false);
+    expect(fs.readdirSync(dir).sort()).toEqual(before);
+    if (source === 'file') expect(fs.readFileSync(keyPath, 'utf8')).toBe('from-file\n');
+  });
+
+  test('a config key takes the place of the generated key: written 0600 to the key file and read back by a service without it', async () => {
     const service = new EncryptionService({ encryptionKey: 'from-config', keyStoragePath: keyPath });
     await service.initialize();
-    expect(service.getHealthStatus().keySource).toBe('config');
-    expect(legacyDecrypt('from-config', await service.encrypt('x'))).toBe('x');
+    expect(fs.readFileSync(keyPath, 'utf8')).toBe('from-config');
+    expect(modeOf(keyPath)).toBe(0o600);
+    expect(service.getHealthStatus().keySource).toBe('file');
+    const later = new EncryptionService({ keyStoragePath: keyPath });
+    await later.initialize();
+    expect(await later.decrypt(await service.encrypt('same key'))).toBe('same key');
   });
 
   test('SAGE_ENCRYPTION_KEY wins over the key file, and is read at initialize() time, not construction', async () => {
@@ -57,6 +91,17 @@ describe('FR-3.1: key precedence', () => {
     const service = new EncryptionService({ encryptionKey: '', keyStoragePath: keyPath });
     await service.initialize();
     expect(service.getHealthStatus().keySource).toBe('file');
+  });
+
+  test('a dangling symlink at the key path is reported as one (ERR_KEY_FILE), and nothing is generated', async () => {
+    fs.mkdirSync(path.dirname(keyPath));
+    fs.symlinkSync(path.join(dir, 'missing-target'), keyPath);
+    const service = new EncryptionService({ keyStoragePath: keyPath });
+    const failure = await service.initialize().catch((error: unknown) => error as Error);
+    expect(failure).toMatchObject({ code: 'ERR_KEY_FILE', keyStoragePath: keyPath });
+    expect((failure as Error).message).toContain('symbolic link whose target does not exist');
+    expect(fs.existsSync(path.join(dir, 'missing-target'))).toBe(false);
+    expect(fs.readdirSync(path.dirname(keyPath))).toEqual(['oauth_encryption_key']);
   });
 
   test('the key file is used trimmed, as the original service wrote it', async () => {
@@ -106,7 +151,35 @@ describe('FR-3.1: key precedence', () => {
   });
 });
 
-describe('FR-3.1: initialize() is idempotent', () => {
+describe('FR-4: a key file readable by group or others is warned about, like ssh does', () => {
+  test.each([['0644', 0o644], ['0666', 0o666], ['0640', 0o640]])('mode %s: one warning naming the path and the mode, never the key', async (_, mode) => {
+    fs.mkdirSync(path.dirname(keyPath));
+    fs.writeFileSync(keyPath, 'shared-secret-key');
+    fs.chmodSync(keyPath, mode);
+    const { logger, lines } = capturingLogger();
+    await new EncryptionService({ keyStoragePath: keyPath, logger }).initialize();
+    await new EncryptionService({ keyStoragePath: keyPath, logger }).initialize();
+    const warnings = lines.filter((line) => line.level === 'warn');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.fields).toEqual({ keyStoragePath: keyPath, mode: `0${mode.toString(8)}` });
+    expect(warnings[0]!.message).toContain(keyPath);
+    expect(warnings[0]!.message).toContain(`0${mode.toString(8)}`);
+    for (const line of lines) expect(line.text).not.toContain('shared-secret-key');
+  });
+
+  test('a 0600 or 0400 key file draws no warning', async () => {
+    fs.mkdirSync(path.dirname(keyPath));
+    fs.writeFileSync(keyPath, 'private-key');
+    const { logger, lines } = capturingLogger();
+    fs.chmodSync(keyPath, 0o600);
+    await new EncryptionService({ keyStoragePath: keyPath, logger }).initialize();
+    fs.chmodSync(keyPath, 0o400);
+    await new EncryptionService({ keyStoragePath: keyPath, logger }).initialize();
+    expect(lines.filter((line) => line.level === 'warn')).toEqual([]);
+  });
+});
+
+describe('behaviour 3: initialize() is idempotent', () => {
   test('concurrent and repeated calls resolve the key and derive once', async () => {
     const seam = faultySeam();
     let derivations = 0;
@@ -151,6 +224,8 @@ describe('NFR-8: crypto before initialize() rejects', () => {
     const file = path.join(dir, 'data.enc');
     await expect(call(service, file)).rejects.toMatchObject({ name: 'NotInitializedError', code: 'ERR_NOT_INITIALIZED' });
     await expect(call(service, file)).rejects.toThrow(`${method}() was called before initialize()`);
+    // The original's text, which callers matched on, is still there.
+    await expect(call(service, file)).rejects.toThrow('EncryptionService not initialized. Call initialize() first.');
     expect(fs.readdirSync(dir)).toEqual([]);
     expect(service.hasPendingWrites()).toBe(false);
   });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { canonicalPath } from '../lib/files/canonical-path.js';
 import { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { nodeFileSystem } from '../lib/files/fs-seam.js';
-import { capturingLogger, tempFilesIn } from './fixtures/encryption/helpers.js';
+import { capturingLogger, tempFilesIn, siblingKeyFile } from './fixtures/encryption/helpers.js';
 import { deferred, makeTempDir, removeTempDir, type Deferred } from './helpers/common.js';
 
 let dir: string;
@@ -20,7 +20,7 @@ afterEach(() => {
 
 async function createService(options: { durable?: boolean } = {}): Promise<{ service: EncryptionService; lines: ReturnType<typeof capturingLogger>['lines'] }> {
   const { logger, lines } = capturingLogger();
-  const service = new EncryptionService({ encryptionKey: 'test-key', keyStoragePath: path.join(dir, 'key'), logger, ...options });
+  const service = new EncryptionService({ encryptionKey: 'test-key', keyStoragePath: siblingKeyFile(dir, 'test-key'), logger, ...options });
   await service.initialize();
   return { service, lines };
 }
@@ -185,7 +185,7 @@ describe('FR-2.3: every spelling of a path shares one lock', () => {
     const viaLink = path.join(dir, 'link', 'f.enc');
     const slowResolution = deferred();
     const fastResolved = deferred();
-    const service = new EncryptionService({ encryptionKey: 'k' }, {
+    const service = new EncryptionService({ encryptionKey: 'k', keyStoragePath: siblingKeyFile(dir, 'k') }, {
       fileSystem: {
         realpath: async (spelling) => {
           if (spelling.startsWith(path.join(dir, 'link'))) await slowResolution.promise;
@@ -265,13 +265,13 @@ describe('FR-4: pending work, idle and metrics', () => {
     expect(metrics).toMatchObject({ activeFiles: 0, pending: 0, queueDepthWarnings: 0, waitWarnings: 0 });
     expect(metrics.longestWaitMs).toBeGreaterThan(0);
     expect(metrics.totalWaitTimeMs).toBeGreaterThanOrEqual(metrics.longestWaitMs);
-    expect(service.getHealthStatus()).toEqual({ initialized: true, keySource: 'config', keyStoragePath: path.join(dir, 'key'), mutex: metrics });
+    expect(service.getHealthStatus()).toEqual({ initialized: true, keySource: 'file', keyStoragePath: path.join(`${dir}-keys`, 'key'), mutex: metrics });
   });
 
   test('a wait past waitWarningMs is counted and logged through the service logger, with no timer left (FR-1.4)', async () => {
     jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
     const { logger, lines } = capturingLogger();
-    const service = new EncryptionService({ encryptionKey: 'k', logger, queue: { waitWarningMs: 5000 } });
+    const service = new EncryptionService({ encryptionKey: 'k', keyStoragePath: siblingKeyFile(dir, 'k'), logger, queue: { waitWarningMs: 5000 } });
     const file = path.join(dir, 'slow.enc');
     const holder = hold(service, file);
     await holder.entered.promise;
@@ -292,7 +292,7 @@ describe('FR-4: pending work, idle and metrics', () => {
   test('config.queue.logger takes the queue lines instead of the service logger', async () => {
     const service = capturingLogger();
     const queue = capturingLogger();
-    const encryption = new EncryptionService({ encryptionKey: 'k', logger: service.logger, queue: { logger: queue.logger, depthWarningThreshold: 1 } });
+    const encryption = new EncryptionService({ encryptionKey: 'k', keyStoragePath: siblingKeyFile(dir, 'k'), logger: service.logger, queue: { logger: queue.logger, depthWarningThreshold: 1 } });
     const file = path.join(dir, 'f');
     const holder = hold(encryption, file);
     await holder.entered.promise;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { scryptKey } from '../lib/encryption/crypto-format.js';
 import { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { DecryptionError } from '../lib/encryption/errors.js';
-import { capturingLogger, faultySeam, legacyEncrypt } from './fixtures/encryption/helpers.js';
+import { capturingLogger, faultySeam, legacyEncrypt, siblingKeyFile } from './fixtures/encryption/helpers.js';
 import { fsError, makeTempDir, removeTempDir } from './helpers/common.js';
 
 const SECRET = 'read-test-secret-5f0c2a';
@@ -20,7 +20,7 @@ beforeEach(() => (dir = makeTempDir()));
 afterEach(() => removeTempDir(dir));
 
 async function createService(): Promise<EncryptionService> {
-  const service = new EncryptionService({ encryptionKey: SECRET });
+  const service = new EncryptionService({ encryptionKey: SECRET, keyStoragePath: siblingKeyFile(dir, SECRET) });
   await service.initialize();
   return service;
 }
@@ -53,7 +53,7 @@ describe('FR-3.3: null only for a missing file', () => {
 
   test('any other read error keeps its code (EACCES, EIO)', async () => {
     const seam = faultySeam();
-    const service = new EncryptionService({ encryptionKey: SECRET }, { fileSystem: seam.fileSystem });
+    const service = new EncryptionService({ encryptionKey: SECRET, keyStoragePath: siblingKeyFile(dir, SECRET) }, { fileSystem: seam.fileSystem });
     await service.initialize();
     const file = path.join(dir, 'sessions.enc');
     await service.encryptToFile(PLAINTEXT, file);

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { DirectorySweeper, TEMP_SWEEP_MIN_AGE_MS } from '../lib/files/temp-sweep.js';
-import { capturingLogger, exited, faultySeam, spawnNode } from './fixtures/encryption/helpers.js';
+import { capturingLogger, exited, faultySeam, spawnNode, siblingKeyFile } from './fixtures/encryption/helpers.js';
 import { fsError, makeTempDir, removeTempDir } from './helpers/common.js';
 
 let dir: string;
@@ -38,7 +38,7 @@ function touch(...names: string[]): void {
 
 async function createService(seam = faultySeam()) {
   const { logger, lines } = capturingLogger();
-  const service = new EncryptionService({ encryptionKey: 'k', logger }, { fileSystem: seam.fileSystem });
+  const service = new EncryptionService({ encryptionKey: 'k', keyStoragePath: siblingKeyFile(dir, 'k'), logger }, { fileSystem: seam.fileSystem });
   await service.initialize();
   return { service, lines, seam };
 }

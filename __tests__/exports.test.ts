@@ -6,15 +6,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as library from '../lib/index.js';
+import * as testing from '../lib/testing.js';
 import { EncryptionService, PersistentClientStore, PersistentRefreshTokenStore, PersistentSessionStore, SerialQueue } from '../lib/index.js';
 
-test('the package exports exactly its documented runtime names, and no internal piece', () => {
+test('FR-3.1 the main entry exports exactly what a server uses: the classes, shutdown helpers and typed errors, and no test seam', () => {
   expect(Object.keys(library).sort()).toEqual(
     [
       'DecryptionError',
       'EncryptionService',
+      'FileMutex',
       'KeyFileError',
+      'KeyMismatchError',
       'LockReentryError',
+      'MockedFileSystemError',
       'NotInitializedError',
       'PersistentClientStore',
       'PersistentRefreshTokenStore',
@@ -27,9 +31,16 @@ test('the package exports exactly its documented runtime names, and no internal 
       'asyncRefreshTokenStore',
       'asyncSessionStore',
       'installShutdownHandlers',
-      'nodeFileSystem',
       'shutdown',
     ].sort(),
+  );
+});
+
+test('the testing entry exports the fault-injection seam: the real file system and the real key derivation', () => {
+  expect(Object.keys(testing).sort()).toEqual(['nodeFileSystem', 'scryptKey']);
+  expect(Object.isFrozen(testing.nodeFileSystem)).toBe(true);
+  expect(Object.keys(testing.nodeFileSystem).sort()).toEqual(
+    ['chmod', 'close', 'fileMode', 'fsync', 'link', 'mkdir', 'open', 'readFile', 'readdir', 'realpath', 'rename', 'stat', 'unlink', 'write'],
   );
 });
 

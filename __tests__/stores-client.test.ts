@@ -39,7 +39,7 @@ describe('PersistentClientStore: registration (issue 4, RFC 7591)', () => {
     const { success, client } = await result;
     expect(success).toBe(true);
     expect(client).toEqual({
-      client_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      client_id: expect.stringMatching(/^sage_[0-9a-f]{32}$/),
       client_name: 'App',
       redirect_uris: ['https://app.example/callback'],
       response_types: ['code'],
@@ -55,9 +55,9 @@ describe('PersistentClientStore: registration (issue 4, RFC 7591)', () => {
   test('explicit response_types, grant_types and token_endpoint_auth_method are kept', async () => {
     const { client } = await newStore().registerClient({
       client_name: 'App', redirect_uris: ['https://app.example/callback'],
-      response_types: ['code', 'token'], grant_types: ['authorization_code'], token_endpoint_auth_method: 'client_secret_basic',
+      response_types: ['code'], grant_types: ['authorization_code'], token_endpoint_auth_method: 'client_secret_post',
     });
-    expect(client).toMatchObject({ response_types: ['code', 'token'], grant_types: ['authorization_code'], token_endpoint_auth_method: 'client_secret_basic' });
+    expect(client).toMatchObject({ response_types: ['code'], grant_types: ['authorization_code'], token_endpoint_auth_method: 'client_secret_post' });
   });
 
   test.each([
@@ -78,7 +78,6 @@ describe('PersistentClientStore: registration (issue 4, RFC 7591)', () => {
     ['plain http outside loopback, even when listed', ['http://app.example/callback'], ['http://app.example/callback']],
     ['plain http outside loopback under a wildcard', ['http://app.example/callback'], ['*']],
     ['a relative URI', ['/callback'], ['*']],
-    ['a fragment', ['https://app.example/callback#x'], ['*']],
     ['one bad URI among good ones', ['https://app.example/callback', 'https://evil.example/cb'], ['https://app.example/callback']],
   ])('%s is invalid_redirect_uri', async (_, redirectUris, allowed) => {
     const store = newStore(allowed);
@@ -90,24 +89,39 @@ describe('PersistentClientStore: registration (issue 4, RFC 7591)', () => {
   test.each([
     ['a listed https URI', ['https://app.example/callback'], ['https://app.example/callback'], []],
     ['any https URI under a wildcard', ['https://anything.example/cb'], ['*'], []],
-    ['an http loopback callback on any port, with an empty allowed list', ['http://127.0.0.1:53123/callback', 'http://[::1]:8080/cb', 'http://localhost:3000/cb'], [], []],
+    ['an http loopback /callback on any port, with an empty allowed list', ['http://127.0.0.1:53123/callback', 'http://localhost:3000/oauth/callback'], [], []],
+    ["Claude's callback URLs, with an empty allowed list", ['https://claude.ai/api/mcp/auth_callback', 'https://claude.com/api/mcp/auth_callback'], [], []],
     ['a trusted URI, whatever its scheme', ['cursor://anysphere.cursor-retrieval/oauth/callback', 'http://intranet.example/cb'], [], ['cursor://anysphere.cursor-retrieval/oauth/callback', 'http://intranet.example/cb']],
   ])('%s is accepted (RFC 8252 §7.3)', async (_, redirectUris, allowed, trusted) => {
     const result = await newStore(allowed, trusted).registerClient({ client_name: 'App', redirect_uris: redirectUris });
     expect(result.success).toBe(true);
   });
 
-  test('isValidRedirectUri: registered URIs match exactly, loopback callbacks on any port', async () => {
+  test('isValidRedirectUri: registered URIs match exactly; any loopback /callback once the client registered one (as the original)', async () => {
     const store = newStore();
-    const { client } = await store.registerClient({ client_name: 'App', redirect_uris: ['https://app.example/callback', 'http://127.0.0.1/cb'] });
+    const { client } = await store.registerClient({ client_name: 'App', redirect_uris: ['https://app.example/callback', 'http://localhost:3000/callback'] });
     const id = client!.client_id;
     expect(await store.isValidRedirectUri(id, 'https://app.example/callback')).toBe(true);
     expect(await store.isValidRedirectUri(id, 'https://app.example/other')).toBe(false);
     expect(await store.isValidRedirectUri(id, 'https://app.example:8443/callback')).toBe(false);
-    expect(await store.isValidRedirectUri(id, 'http://127.0.0.1:49152/cb')).toBe(true);
-    expect(await store.isValidRedirectUri(id, 'http://127.0.0.1:49152/other')).toBe(false);
-    expect(await store.isValidRedirectUri(id, 'http://localhost:49152/cb')).toBe(false);
+    expect(await store.isValidRedirectUri(id, 'http://127.0.0.1:49152/callback')).toBe(true);
+    expect(await store.isValidRedirectUri(id, 'http://localhost:3000/oauth/callback')).toBe(true);
+    expect(await store.isValidRedirectUri(id, 'http://localhost:3000/other')).toBe(false);
     expect(await store.isValidRedirectUri('unknown', 'https://app.example/callback')).toBe(false);
+    const { client: webOnly } = await store.registerClient({ client_name: 'Web', redirect_uris: ['https://app.example/callback'] });
+    expect(await store.isValidRedirectUri(webOnly!.client_id, 'http://127.0.0.1:49152/callback')).toBe(false);
+  });
+
+  test('strictRedirectUris (opt-in): fragments are refused, and loopback URIs match a registered one on all but the port (RFC 8252 §7.3)', async () => {
+    const store = new PersistentClientStore({ allowedRedirectUris: ['*'], strictRedirectUris: true, logger: recordingStoreLogger() }, service, file);
+    expect(await store.registerClient({ client_name: 'App', redirect_uris: ['https://app.example/callback#x'] })).toEqual({
+      success: false, error: 'invalid_redirect_uri', errorDescription: 'redirect_uri must not contain a fragment: https://app.example/callback#x',
+    });
+    const { client } = await store.registerClient({ client_name: 'App', redirect_uris: ['http://127.0.0.1/callback'] });
+    const id = client!.client_id;
+    expect(await store.isValidRedirectUri(id, 'http://127.0.0.1:49152/callback')).toBe(true);
+    expect(await store.isValidRedirectUri(id, 'http://localhost:49152/callback')).toBe(false);
+    expect(await store.isValidRedirectUri(id, 'http://127.0.0.1:49152/other/callback')).toBe(false);
   });
 
   test('the config arrays are copied: changing them later changes nothing', async () => {

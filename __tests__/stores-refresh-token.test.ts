@@ -34,11 +34,11 @@ const newStore = (config: Partial<ConstructorParameters<typeof PersistentRefresh
 const grant = { clientId: 'client-a', userId: 'user-1', scope: 'openid' };
 
 describe('PersistentRefreshTokenStore: tokens (issue 4)', () => {
-  test('a token is 64 hex digits and validates for its client with its data', async () => {
+  test('a token is 43 base64url characters, as in the original, and validates for its client with its data', async () => {
     jest.setSystemTime(1_700_000_000_000);
     const store = newStore();
     const token = await store.generateToken(grant);
-    expect(token).toMatch(/^[0-9a-f]{64}$/);
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(await store.validateToken(token, 'client-a')).toEqual({
       valid: true,
       tokenData: { token, client_id: 'client-a', user_id: 'user-1', scope: 'openid', created_at: 1_700_000_000_000, expires_at: 1_700_003_600_000, rotated: false },
@@ -207,7 +207,7 @@ describe('PersistentRefreshTokenStore: rotation (behaviour 6)', () => {
     const store = newStore();
     const old = await store.generateToken(grant);
     const next = await store.rotateToken(old, 'client-a');
-    expect(next).toMatch(/^[0-9a-f]{64}$/);
+    expect(next).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(await store.validateToken(old, 'client-a')).toEqual({ valid: false, error: 'invalid_grant' });
     expect((await store.validateToken(next!, 'client-a')).tokenData).toMatchObject({ client_id: 'client-a', user_id: 'user-1', scope: 'openid', rotated: false });
     expect(store.getMetrics()).toMatchObject({ count: 2, rotatedCount: 1 });

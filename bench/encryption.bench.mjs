@@ -74,8 +74,8 @@ const dir = mkdtempSync(path.join(process.env.BENCH_DIR ?? os.tmpdir(), 'ssm-ben
 try {
   const snapshot = makeSnapshot();
   const phases = { write: 0, fsync: 0 };
-  const ours = new EncryptionService({ encryptionKey: SECRET, logger: silent }, { fileSystem: timedFileSystem(phases) });
-  const fast = new EncryptionService({ encryptionKey: SECRET, logger: silent, durable: false });
+  const ours = new EncryptionService({ encryptionKey: SECRET, keyStoragePath: path.join(dir, 'keys', 'key'), logger: silent }, { fileSystem: timedFileSystem(phases) });
+  const fast = new EncryptionService({ encryptionKey: SECRET, keyStoragePath: path.join(dir, 'keys', 'key'), logger: silent, durable: false });
   await Promise.all([ours.initialize(), fast.initialize()]);
   const oursFile = path.join(dir, 'ours.enc');
   const fastFile = path.join(dir, 'fast.enc');

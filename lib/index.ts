@@ -1,23 +1,32 @@
-// The package's public surface: explicit named exports only, and nothing runs
-// at import time (no handlers, timers or files touched).
+// The package's public surface: what a server uses, as explicit named exports,
+// and nothing runs at import time (no handlers, timers or files touched).
+// The fault-injection seam lives in `session-store-mutex/testing` (testing.ts).
 export { SerialQueue } from './queue/serial-queue.js';
 export type { SerialQueueOptions, RunOptions, SerialQueueMetrics, QueueLogger } from './queue/serial-queue.js';
+export { FileMutex } from './files/file-mutex.js';
+export type { FileMutexMetrics } from './files/file-mutex.js';
 
 export { EncryptionService } from './encryption/encryption-service.js';
-export type { EncryptionServiceConfig, FileMutexMetrics, EncryptionHealthStatus, EncryptionServiceSeam } from './encryption/encryption-types.js';
+export type { EncryptionServiceConfig, ServiceMutexMetrics, EncryptionHealthStatus } from './encryption/encryption-types.js';
 export type { Logger } from './encryption/service-logger.js';
-export { nodeFileSystem } from './files/fs-seam.js';
-export type { FileSystem, FileHandle } from './files/fs-seam.js';
-export type { DeriveKey } from './encryption/crypto-format.js';
 export type { KeySource } from './encryption/key-source.js';
 
 export { PersistentSessionStore } from './stores/session-store.js';
 export type { UserSession, SessionStoreOptions } from './stores/session-store.js';
 export { PersistentRefreshTokenStore } from './stores/refresh-token-store.js';
-export type { RefreshToken, RefreshTokenStoreConfig, TokenValidation } from './stores/refresh-token-store.js';
+export type {
+  RefreshToken,
+  RefreshTokenStoreConfig,
+  TokenValidation,
+  RefreshTokenValidationResult,
+  GenerateRefreshTokenOptions,
+} from './stores/refresh-token-store.js';
 export { PersistentClientStore } from './stores/client-store.js';
 export type {
   OAuthClient,
+  ResponseType,
+  GrantType,
+  TokenEndpointAuthMethod,
   ClientStoreConfig,
   ClientRegistrationRequest,
   ClientRegistrationResult,
@@ -29,5 +38,6 @@ export { asyncSessionStore, asyncRefreshTokenStore, asyncClientStore } from './s
 export type { SessionStore, RefreshTokenStore, ClientStore, TokenGrant } from './stores/contract.js';
 
 export { LockReentryError } from './queue/errors.js';
-export { DecryptionError, NotInitializedError, KeyFileError } from './encryption/errors.js';
+export { MockedFileSystemError } from './files/node-fs.js';
+export { DecryptionError, NotInitializedError, KeyFileError, KeyMismatchError } from './encryption/errors.js';
 export { UnsupportedStoreVersionError, StoreFlushError, ShutdownTimeoutError } from './stores/store-errors.js';

@@ -13,8 +13,10 @@ export function makeTempDir(prefix = 'ssm-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+/** Removes `dir` and the `<dir>-keys` directory a sibling key file may have made. */
 export function removeTempDir(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true });
+  fs.rmSync(`${dir}-keys`, { recursive: true, force: true });
 }
 
 export interface Deferred<T = void> {

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../files/atomic-write.js';
 import { decryptWithKey, encryptWithKey, parsePayload, SALT_BYTES, scryptKey, type DeriveKey } from './crypto-format.js';
-import type { EncryptionHealthStatus, EncryptionServiceConfig, EncryptionServiceSeam, FileMutexMetrics } from './encryption-types.js';
+import type { EncryptionHealthStatus, EncryptionServiceConfig, EncryptionServiceSeam, ServiceMutexMetrics } from './encryption-types.js';
 import { DecryptionError, NotInitializedError } from './errors.js';
 import { FileLocks } from '../files/file-locks.js';
 import { createFileSystem, errorCode, type FileSystem } from '../files/fs-seam.js';
@@ -126,7 +126,7 @@ export class EncryptionService {
   }
 
   /** A snapshot of the per-file lock counters. */
-  getMutexMetrics(): FileMutexMetrics {
+  getMutexMetrics(): ServiceMutexMetrics {
     const { activeKeys, pending, totalWaitTimeMs, longestWaitMs, queueDepthWarnings, waitWarnings } = this.#locks.metrics();
     return { activeFiles: activeKeys, pending, totalWaitTimeMs, longestWaitMs, queueDepthWarnings, waitWarnings };
   }
@@ -135,7 +135,7 @@ export class EncryptionService {
   getHealthStatus(): EncryptionHealthStatus {
     return {
       initialized: this.#active !== undefined,
-      keySource: this.#active?.source ?? predictKeySource(this.#configKey),
+      keySource: this.#active?.source ?? predictKeySource(),
       keyStoragePath: this.#keyStoragePath,
       mutex: this.getMutexMetrics(),
     };
@@ -146,13 +146,13 @@ export class EncryptionService {
     return this.#active !== undefined;
   }
 
-  /** The absolute key file path (used only when neither config nor environment gives a key). */
+  /** The absolute key file path (used unless `SAGE_ENCRYPTION_KEY` is set). */
   getKeyStoragePath(): string {
     return this.#keyStoragePath;
   }
 
   async #activate(): Promise<void> {
-    const { secret, source } = await resolveKey(this.#fs, this.#configKey, this.#keyStoragePath);
+    const { secret, source } = await resolveKey(this.#fs, this.#configKey, this.#keyStoragePath, (fields, message) => this.#logger.warn(fields, message));
     const salt = randomBytes(SALT_BYTES);
     const key = await this.#deriveKey(secret, salt);
     this.#active = { secret, source, salt, saltHex: salt.toString('hex'), key };

@@ -3,6 +3,7 @@
  * the class so the class file reads as behaviour only.
  */
 import type { DeriveKey } from './crypto-format.js';
+import type { FileMutexMetrics } from '../files/file-mutex.js';
 import type { FileSystem } from '../files/fs-seam.js';
 import type { KeySource } from './key-source.js';
 import type { SerialQueueOptions } from '../queue/serial-queue.js';
@@ -10,7 +11,13 @@ import type { Logger } from './service-logger.js';
 
 /** Options of an {@link EncryptionService}. Every field is optional. */
 export interface EncryptionServiceConfig {
-  /** The secret. Precedence: this, then `SAGE_ENCRYPTION_KEY` (read at `initialize()`), then the key file. */
+  /**
+   * Used only where the original would generate a key: when neither
+   * `SAGE_ENCRYPTION_KEY` (read at `initialize()`) nor the key file holds one,
+   * this key is written to the key file instead of a random one. When it
+   * differs from the variable's or the file's key, `initialize()` rejects
+   * with KeyMismatchError (`ERR_KEY_MISMATCH`).
+   */
   encryptionKey?: string;
   /** The key file, read or (when absent) generated 0600 in a 0700 directory. Default `~/.sage/oauth_encryption_key`. */
   keyStoragePath?: string;
@@ -22,25 +29,27 @@ export interface EncryptionServiceConfig {
   durable?: boolean;
 }
 
-/** Counters of the per-file locks. */
-export interface FileMutexMetrics {
-  /** Files with an operation running or queued. */
-  activeFiles: number;
+export type { FileMutexMetrics } from '../files/file-mutex.js';
+
+/** The service's lock counters: the original four and two more. */
+export interface ServiceMutexMetrics extends FileMutexMetrics {
   /** Operations running or queued, all files. */
   pending: number;
-  totalWaitTimeMs: number;
-  longestWaitMs: number;
-  queueDepthWarnings: number;
+  /** How many waits passed the wait-time threshold. */
   waitWarnings: number;
 }
 
 /** What {@link EncryptionService.getHealthStatus} reports. */
 export interface EncryptionHealthStatus {
   initialized: boolean;
-  /** Before `initialize()`, the source it would try first ('file' standing for file-or-generated). */
+  /**
+   * 'environment', 'file' or 'generated', as the original reported. Before
+   * `initialize()`, the source it would try first ('file' standing for
+   * file-or-generated). A config key written to a new key file reports 'file'.
+   */
   keySource: KeySource;
   keyStoragePath: string;
-  mutex: FileMutexMetrics;
+  mutex: ServiceMutexMetrics;
 }
 
 /**

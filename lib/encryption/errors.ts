@@ -19,7 +19,8 @@ export class DecryptionError extends Error {
 
   constructor(reason: string, options: { filePath?: string; cause?: unknown } = {}) {
     const { filePath, cause } = options;
-    super(`cannot decrypt ${filePath === undefined ? 'payload' : JSON.stringify(filePath)}: ${reason}`, cause === undefined ? undefined : { cause });
+    // Starts with the original service's text, which callers matched on.
+    super(`Failed to decrypt data (${filePath === undefined ? 'payload' : JSON.stringify(filePath)}): ${reason}`, cause === undefined ? undefined : { cause });
     this.reason = reason;
     this.filePath = filePath;
   }
@@ -30,18 +31,48 @@ export class DecryptionError extends Error {
   }
 }
 
-/** A crypto method was called before `initialize()` had resolved. */
+/** The text the original service's not-initialised error carried; callers matched on it. */
+export const NOT_INITIALIZED_MESSAGE = 'EncryptionService not initialized. Call initialize() first.';
+
+/**
+ * A crypto method was called before `initialize()` had resolved. The message
+ * starts with the original service's text, so callers that matched on it
+ * still do, and then names the method.
+ */
 export class NotInitializedError extends Error {
   override readonly name = 'NotInitializedError';
   readonly code = 'ERR_NOT_INITIALIZED' as const;
 
   constructor(method: string) {
-    super(`${method}() was called before initialize() resolved; await initialize() first`);
+    super(`${NOT_INITIALIZED_MESSAGE} (${method}() was called before initialize() resolved)`);
   }
 }
 
 /**
- * The key file exists but holds no usable key (it is empty). The service
+ * `config.encryptionKey` differs from the key the environment variable or the
+ * key file already holds. That key encrypted the existing files, so it wins;
+ * the service refuses to start rather than write under a second key (and
+ * never moves files aside for it). Neither key is in the message.
+ */
+export class KeyMismatchError extends Error {
+  override readonly name = 'KeyMismatchError';
+  readonly code = 'ERR_KEY_MISMATCH' as const;
+  /** Which existing key the config key disagrees with. */
+  readonly keySource: 'environment' | 'file';
+  /** The key file's path. */
+  readonly keyStoragePath: string;
+
+  constructor(keySource: 'environment' | 'file', keyStoragePath: string) {
+    const where = keySource === 'environment' ? 'the SAGE_ENCRYPTION_KEY environment variable' : `key file ${JSON.stringify(keyStoragePath)}`;
+    super(`config.encryptionKey differs from the key in ${where}, which takes precedence; remove config.encryptionKey or make it equal`);
+    this.keySource = keySource;
+    this.keyStoragePath = keyStoragePath;
+  }
+}
+
+/**
+ * The key file exists but holds no usable key (it is empty, or a symlink to
+ * nothing), or vanished while another process published it. The service
  * refuses to replace it: files encrypted under the lost key would become
  * unreadable without anyone being told.
  */

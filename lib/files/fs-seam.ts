@@ -4,11 +4,11 @@
  * them fail (ENOSPC on write, EIO on fsync, EXDEV on rename...) for one
  * service instance, on the real file system, without mocking `fs`.
  */
-import { promises as fsp } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'fs/promises';
+import { fsPromises as fsp } from './node-fs.js';
 
 /** Node's promise-based file handle, re-exported for seam implementations. */
-export type { FileHandle } from 'node:fs/promises';
+export type { FileHandle } from 'fs/promises';
 
 /** The file-system operations the service uses; errors must keep Node's `code`. */
 export interface FileSystem {
@@ -34,28 +34,31 @@ export interface FileSystem {
   stat(path: string): Promise<{ mtimeMs: number }>;
   /** Sets a file's access and modification time (the process lock's heartbeat). */
   utimes(path: string, timeMs: number): Promise<void>;
+  /** stat (following symlinks), reduced to `mode`: the key file's permission check. */
+  fileMode(path: string): Promise<number>;
   /** The physical path, resolving symlinks and `..` as the kernel does. */
   realpath(path: string): Promise<string>;
 }
 
-/** The real file system: thin wrappers over `node:fs/promises`. */
+/** The real file system: thin wrappers over `fs/promises`, looked up per call (see node-fs.ts). */
 export const nodeFileSystem: Readonly<FileSystem> = Object.freeze({
-  open: (path: string, flags: string, mode?: number) => fsp.open(path, flags, mode),
+  open: (path: string, flags: string, mode?: number) => fsp().open(path, flags, mode),
   write: async (handle: FileHandle, data: Uint8Array) => {
     await handle.writeFile(data);
   },
   chmod: (handle: FileHandle, mode: number) => handle.chmod(mode),
   fsync: (handle: FileHandle) => handle.sync(),
   close: (handle: FileHandle) => handle.close(),
-  rename: (from: string, to: string) => fsp.rename(from, to),
-  link: (from: string, to: string) => fsp.link(from, to),
-  unlink: (path: string) => fsp.unlink(path),
-  mkdir: (path: string, mode: number) => fsp.mkdir(path, { recursive: true, mode }),
-  readFile: (path: string) => fsp.readFile(path, 'utf8'),
-  readdir: (path: string) => fsp.readdir(path),
-  stat: (path: string) => fsp.lstat(path),
-  utimes: (path: string, timeMs: number) => fsp.utimes(path, timeMs / 1000, timeMs / 1000),
-  realpath: (path: string) => fsp.realpath(path),
+  rename: (from: string, to: string) => fsp().rename(from, to),
+  link: (from: string, to: string) => fsp().link(from, to),
+  unlink: (path: string) => fsp().unlink(path),
+  mkdir: (path: string, mode: number) => fsp().mkdir(path, { recursive: true, mode }),
+  readFile: (path: string) => fsp().readFile(path, 'utf8'),
+  readdir: (path: string) => fsp().readdir(path),
+  stat: (path: string) => fsp().lstat(path),
+  utimes: (path: string, timeMs: number) => fsp().utimes(path, timeMs / 1000, timeMs / 1000),
+  fileMode: async (path: string) => (await fsp().stat(path)).mode,
+  realpath: (path: string) => fsp().realpath(path),
 });
 
 /** The real file system with some functions replaced; the overrides object is copied, never kept. */

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ClientRegistrationRequest, ClientRegistrationResult, OAuthClient } from '../stores/client-store.js';
-import { redirectUriProblem, type RedirectUriPolicy } from '../stores/redirect-uri.js';
+import { redirectUrisProblem, type RedirectUriPolicy } from '../stores/redirect-uri.js';
 import { isObject, isString, isStringArray } from '../stores/store-file.js';
 
 const refuse = (error: string, errorDescription: string): ClientRegistrationResult => ({ success: false, error, errorDescription });
@@ -15,11 +15,8 @@ export function clientFromRequest(request: ClientRegistrationRequest, policy: Re
   const fields: Partial<ClientRegistrationRequest> = isObject(request) ? request : {};
   const { client_name: name, redirect_uris: uris } = fields;
   if (!isString(name) || name.trim() === '') return refuse('invalid_client_metadata', 'client_name is required');
-  if (!isStringArray(uris) || uris.length === 0) return refuse('invalid_redirect_uri', 'at least one redirect_uri is required');
-  for (const uri of uris) {
-    const problem = redirectUriProblem(uri, policy);
-    if (problem !== undefined) return refuse('invalid_redirect_uri', problem);
-  }
+  const uriProblem = redirectUrisProblem(uris, policy);
+  if (uriProblem !== undefined || !isStringArray(uris)) return refuse('invalid_redirect_uri', uriProblem ?? 'redirect_uris is required');
   const { response_types = ['code'], grant_types = ['authorization_code', 'refresh_token'], token_endpoint_auth_method = 'none' } = fields;
   if (!isStringArray(response_types) || !isStringArray(grant_types) || !isString(token_endpoint_auth_method)) {
     return refuse('invalid_client_metadata', 'response_types and grant_types must be string arrays, token_endpoint_auth_method a string');

@@ -1,6 +1,6 @@
 import type { ClientRegistrationRequest, ClientRegistrationResult, ClientStoreConfig, OAuthClient } from '../stores/client-store.js';
 import type { ClientStore } from '../stores/contract.js';
-import { matchesRegisteredRedirectUri, type RedirectUriPolicy } from '../stores/redirect-uri.js';
+import { isRegisteredRedirectUri, type RedirectUriPolicy } from '../stores/redirect-uri.js';
 import { isObject, isStringArray } from '../stores/store-file.js';
 import { clientFromRequest } from './client-registration.js';
 import { isLookupId } from './input-checks.js';
@@ -9,7 +9,7 @@ import type { RedisBackend } from './redis-backend.js';
 import { RedisRecordError, RedisStoreInputError } from './redis-errors.js';
 
 /** Configuration of a {@link RedisClientStore}: the file store's redirect URI policy. */
-export type RedisClientStoreConfig = Pick<ClientStoreConfig, 'allowedRedirectUris' | 'trustedRedirectUris'>;
+export type RedisClientStoreConfig = Pick<ClientStoreConfig, 'allowedRedirectUris' | 'trustedRedirectUris' | 'strictRedirectUris'>;
 
 /**
  * Registered clients in Redis, one encrypted string per client under a
@@ -25,7 +25,7 @@ export class RedisClientStore implements ClientStore {
     if (!isStringArray(allowedRedirectUris)) throw new RedisStoreInputError('allowedRedirectUris', 'an array of strings');
     if (!isStringArray(trustedRedirectUris)) throw new RedisStoreInputError('trustedRedirectUris', 'an array of strings');
     this.#backend = backend;
-    this.#policy = { allowedRedirectUris: [...allowedRedirectUris], trustedRedirectUris: [...trustedRedirectUris] };
+    this.#policy = { allowedRedirectUris: [...allowedRedirectUris], trustedRedirectUris: [...trustedRedirectUris], strict: config.strictRedirectUris === true };
   }
 
   /** Validates and registers a client, resolving once Redis stored it. Refusals resolve with `invalid_client_metadata` or `invalid_redirect_uri`. */
@@ -58,7 +58,7 @@ export class RedisClientStore implements ClientStore {
   /** Whether `redirectUri` is registered for the client (loopback callbacks match on any port, RFC 8252 §7.3). */
   async isValidRedirectUri(clientId: string, redirectUri: string): Promise<boolean> {
     const client = await this.getClient(clientId);
-    return client !== null && typeof redirectUri === 'string' && client.redirect_uris.some((registered) => matchesRegisteredRedirectUri(registered, redirectUri));
+    return client !== null && typeof redirectUri === 'string' && isRegisteredRedirectUri(client.redirect_uris, redirectUri, this.#policy.strict);
   }
 
   /** Resolves at once: every change already resolved only once Redis acknowledged it. */

@@ -1,42 +1,65 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { EncryptionService } from '../encryption/encryption-service.js';
-import { matchesRegisteredRedirectUri, redirectUriProblem, type RedirectUriPolicy } from './redirect-uri.js';
+import { isRegisteredRedirectUri, redirectUrisProblem, type RedirectUriPolicy } from './redirect-uri.js';
 import { isObject, isString, isStringArray, isTime } from './store-file.js';
 import type { StoreLogger } from './store-logger.js';
 import { StorePersistence } from './store-persistence.js';
 
-/** A registered OAuth client as stored in `oauth_clients.enc` (RFC 7591 §3.2.1). */
+/** The response types the original server supports. */
+export type ResponseType = 'code';
+/** The grant types the original server supports. */
+export type GrantType = 'authorization_code' | 'refresh_token';
+/** The token endpoint auth methods the original server supports. */
+export type TokenEndpointAuthMethod = 'none' | 'client_secret_post';
+
+/** A registered OAuth client as stored in `oauth_clients.enc` (RFC 7591 §3.2.1); the original's type. */
 export interface OAuthClient {
+  /** `sage_` and 32 hex digits. */
   client_id: string;
   client_name: string;
   redirect_uris: string[];
-  response_types: string[];
-  grant_types: string[];
-  token_endpoint_auth_method: string;
+  response_types: ResponseType[];
+  grant_types: GrantType[];
+  token_endpoint_auth_method: TokenEndpointAuthMethod;
   /** Seconds since the epoch, as RFC 7591 specifies. */
   client_id_issued_at: number;
+  client_secret?: string;
+  client_secret_expires_at?: number;
+  scope?: string;
 }
 
 /** Configuration of a {@link PersistentClientStore}. */
 export interface ClientStoreConfig {
-  /** URIs clients may register; `'*'` allows any https URI. Loopback http callbacks are always allowed. */
+  /** URIs clients may register; `'*'` allows any https URI. Claude's callbacks and loopback `/callback` URIs are always allowed. */
   allowedRedirectUris: string[];
   /** URIs accepted as listed, whatever their scheme. Default none. */
   trustedRedirectUris?: string[];
+  /**
+   * Opt-in, stricter than the original: refuse redirect URIs with a fragment,
+   * and match a loopback URI at authorization only against a registered one
+   * that differs in nothing but the port (RFC 8252 §7.3). Default false.
+   */
+  strictRedirectUris?: boolean;
   /** Where moved-aside files are reported. Default: `process.emitWarning`. */
   logger?: StoreLogger;
 }
 
-/** A dynamic client registration request (RFC 7591 §2). */
+/** A dynamic client registration request (RFC 7591 §2); the original's type. Fields after the auth method are not stored. */
 export interface ClientRegistrationRequest {
   client_name: string;
   redirect_uris: string[];
   /** Default `['code']`. */
-  response_types?: string[];
+  response_types?: ResponseType[];
   /** Default `['authorization_code', 'refresh_token']`. */
-  grant_types?: string[];
+  grant_types?: GrantType[];
   /** Default `'none'` (a public client). */
-  token_endpoint_auth_method?: string;
+  token_endpoint_auth_method?: TokenEndpointAuthMethod;
+  scope?: string;
+  contacts?: string[];
+  logo_uri?: string;
+  client_uri?: string;
+  policy_uri?: string;
+  tos_uri?: string;
 }
 
 /** The outcome of a registration; `error` is an RFC 7591 §3.2.2 error code. */
@@ -51,6 +74,9 @@ const isOAuthClient = (value: unknown): value is OAuthClient =>
   isObject(value) && isString(value.client_id) && isString(value.client_name) && isStringArray(value.redirect_uris) &&
   isStringArray(value.response_types) && isStringArray(value.grant_types) && isString(value.token_endpoint_auth_method) &&
   isTime(value.client_id_issued_at);
+
+/** The original's client id format: `sage_` and 16 random bytes in hex. */
+const newClientId = (): string => `sage_${randomBytes(16).toString('hex')}`;
 
 const copyOf = (client: OAuthClient): OAuthClient => structuredClone(client);
 
@@ -70,7 +96,11 @@ export class PersistentClientStore {
   readonly #file: StorePersistence<OAuthClient>;
 
   constructor(config: ClientStoreConfig, encryptionService: EncryptionService, storagePath?: string) {
-    this.#policy = { allowedRedirectUris: [...config.allowedRedirectUris], trustedRedirectUris: [...(config.trustedRedirectUris ?? [])] };
+    this.#policy = {
+      allowedRedirectUris: [...config.allowedRedirectUris],
+      trustedRedirectUris: [...(config.trustedRedirectUris ?? [])],
+      strict: config.strictRedirectUris === true,
+    };
     this.#file = new StorePersistence(
       encryptionService,
       storagePath,
@@ -93,17 +123,14 @@ export class PersistentClientStore {
   async registerClient(request: ClientRegistrationRequest): Promise<ClientRegistrationResult> {
     const { client_name: name, redirect_uris: uris } = request;
     if (!isString(name) || name.trim() === '') return refuse('invalid_client_metadata', 'client_name is required');
-    if (!isStringArray(uris) || uris.length === 0) return refuse('invalid_redirect_uri', 'at least one redirect_uri is required');
-    for (const uri of uris) {
-      const problem = redirectUriProblem(uri, this.#policy);
-      if (problem !== undefined) return refuse('invalid_redirect_uri', problem);
-    }
+    const uriProblem = redirectUrisProblem(uris, this.#policy);
+    if (uriProblem !== undefined) return refuse('invalid_redirect_uri', uriProblem);
     const { response_types = ['code'], grant_types = ['authorization_code', 'refresh_token'], token_endpoint_auth_method = 'none' } = request;
     if (!isStringArray(response_types) || !isStringArray(grant_types) || !isString(token_endpoint_auth_method)) {
       return refuse('invalid_client_metadata', 'response_types and grant_types must be string arrays, token_endpoint_auth_method a string');
     }
     const client: OAuthClient = {
-      client_id: randomUUID(),
+      client_id: newClientId(),
       client_name: name,
       redirect_uris: [...uris],
       response_types: [...response_types],
@@ -133,10 +160,13 @@ export class PersistentClientStore {
     return true;
   }
 
-  /** Whether `redirectUri` is registered for the client (loopback callbacks match on any port, RFC 8252 §7.3). */
+  /**
+   * Whether `redirectUri` may be used by the client: registered, or a loopback
+   * callback when the client registered one (see `strictRedirectUris`).
+   */
   async isValidRedirectUri(clientId: string, redirectUri: string): Promise<boolean> {
     const client = this.#clients.get(clientId);
-    return client !== undefined && client.redirect_uris.some((registered) => matchesRegisteredRedirectUri(registered, redirectUri));
+    return client !== undefined && isRegisteredRedirectUri(client.redirect_uris, redirectUri, this.#policy.strict);
   }
 
   /** Resolves once every change made before the call is on disk; rejects with the write's error. */

@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { fsPromises } from '../files/node-fs.js';
 import type { EncryptionService } from '../encryption/encryption-service.js';
 import { NotInitializedError } from '../encryption/errors.js';
 import { moveAside } from './move-aside.js';
@@ -35,7 +35,7 @@ export async function loadSnapshot<T>(service: EncryptionService, spec: Snapshot
   return service.withFileLock(spec.filePath, async () => {
     let payload: string;
     try {
-      payload = await fs.readFile(spec.filePath, 'utf8');
+      payload = await fsPromises().readFile(spec.filePath, 'utf8');
     } catch (error) {
       if (errorCode(error) === 'ENOENT') return [];
       throw error;

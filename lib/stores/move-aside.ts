@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { fsPromises } from '../files/node-fs.js';
 import { errorCode } from '../files/fs-seam.js';
 import { siblingPath } from '../files/sibling-name.js';
 
@@ -17,15 +17,15 @@ export async function moveAside(filePath: string, timestamp: number = Date.now()
   for (let attempt = 0; ; attempt += 1) {
     const target = siblingPath(filePath, `.corrupt-${timestamp}${attempt === 0 ? '' : `-${attempt}`}`);
     try {
-      await fs.link(filePath, target);
-      await fs.unlink(filePath);
+      await fsPromises().link(filePath, target);
+      await fsPromises().unlink(filePath);
       return target;
     } catch (error) {
       const code = errorCode(error);
       if (code === 'EEXIST') continue;
       if (code === undefined || !NO_HARD_LINKS.has(code)) throw error;
       if (await exists(target)) continue;
-      await fs.rename(filePath, target);
+      await fsPromises().rename(filePath, target);
       return target;
     }
   }
@@ -33,7 +33,7 @@ export async function moveAside(filePath: string, timestamp: number = Date.now()
 
 async function exists(filePath: string): Promise<boolean> {
   try {
-    await fs.lstat(filePath);
+    await fsPromises().lstat(filePath);
     return true;
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return false;

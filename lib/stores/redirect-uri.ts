@@ -1,19 +1,36 @@
 /**
- * Redirect URI rules for dynamic client registration (RFC 7591 §2) and native
- * apps (RFC 8252 §7.3): the policy that decides which URIs a client may
- * register, and how a URI in an authorization request matches a registered one.
+ * Redirect URI rules for dynamic client registration and authorization. By
+ * default they are the original server's, because a native client's real
+ * flow depends on them: Claude's callback URLs and http loopback callbacks
+ * (`localhost` or `127.0.0.1`, any port, a path ending in `/callback`) are
+ * always accepted; anything else must be listed (or allowed with `'*'`) and
+ * use https. At authorization, a URI matches when it was registered, or when
+ * it is a loopback callback and the client registered one (a native client
+ * picks its port, and sometimes `127.0.0.1` for `localhost`, at request time).
+ * The refusal texts are the original's, URI included.
+ *
+ * `strict` is opt-in: it also refuses fragments (RFC 6749 §3.1.2) and matches
+ * a loopback URI only against a registered one that differs in nothing but
+ * the port (RFC 8252 §7.3). Neither closes a hole the default leaves open:
+ * a loopback redirect reaches only a process on the user's own machine,
+ * which can already listen on any port, and PKCE binds the code to its client.
  */
 
-/** Which redirect URIs a server accepts at registration. */
+/** The callback URLs of Claude's MCP clients, accepted for every client. */
+export const CLAUDE_CALLBACK_URLS: readonly string[] = Object.freeze([
+  'https://claude.ai/api/mcp/auth_callback',
+  'https://claude.com/api/mcp/auth_callback',
+]);
+
+/** Which redirect URIs a store accepts. */
 export interface RedirectUriPolicy {
   /** URIs a client may register; `'*'` allows any https URI. */
   readonly allowedRedirectUris: readonly string[];
   /** URIs accepted as they are, whatever their scheme (e.g. a native app's private-use scheme). */
   readonly trustedRedirectUris: readonly string[];
+  /** Refuse fragments; match loopback URIs on everything but the port. */
+  readonly strict: boolean;
 }
-
-/** RFC 8252 §7.3 names the IP literals; `localhost` is accepted too, as most native clients send it. */
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 function parse(uri: string): URL | undefined {
   try {
@@ -23,41 +40,49 @@ function parse(uri: string): URL | undefined {
   }
 }
 
-/** An `http` URI on a loopback host, any port (RFC 8252 §7.3). */
-export function isLoopbackRedirectUri(uri: string): boolean {
+/** An http URI on `localhost` or `127.0.0.1`, any port, whose path ends in `/callback`. */
+export function isLocalhostCallback(uri: string): boolean {
   const url = parse(uri);
-  return url !== undefined && url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
+  return url !== undefined && url.protocol === 'http:' && (url.hostname === 'localhost' || url.hostname === '127.0.0.1') && url.pathname.endsWith('/callback');
 }
 
-/**
- * Why `uri` may not be registered under `policy`, or `undefined` when it may.
- * Trusted URIs are accepted as listed. Otherwise the URI must be absolute,
- * without a fragment (RFC 6749 §3.1.2), and either an http loopback callback
- * or an https URI that `allowedRedirectUris` lists (or allows with `'*'`).
- */
-export function redirectUriProblem(uri: string, policy: RedirectUriPolicy): string | undefined {
-  if (policy.trustedRedirectUris.includes(uri)) return undefined;
-  const url = parse(uri);
-  if (url === undefined) return 'redirect_uri is not an absolute URI';
-  if (url.hash !== '' || uri.includes('#')) return 'redirect_uri must not contain a fragment';
-  if (isLoopbackRedirectUri(uri)) return undefined;
-  if (url.protocol !== 'https:') return 'redirect_uri must use https unless it is an http loopback callback';
-  if (!policy.allowedRedirectUris.includes('*') && !policy.allowedRedirectUris.includes(uri)) {
-    return 'redirect_uri is not in the allowed list';
+/** Why `uris` may not be registered under `policy` (the original's text), or undefined when they may. */
+export function redirectUrisProblem(uris: unknown, policy: RedirectUriPolicy): string | undefined {
+  if (!Array.isArray(uris) || uris.length === 0) return 'redirect_uris is required';
+  for (const uri of uris as unknown[]) {
+    const problem = typeof uri === 'string' ? redirectUriProblem(uri, policy) : `Invalid redirect_uri format: ${String(uri)}`;
+    if (problem !== undefined) return problem;
   }
   return undefined;
 }
 
-/**
- * Whether `requested` matches the registered URI `registered`: exactly, or,
- * for loopback callbacks, on every part but the port, which a native app
- * picks at request time (RFC 8252 §7.3).
- */
-export function matchesRegisteredRedirectUri(registered: string, requested: string): boolean {
-  if (registered === requested) return true;
-  if (!isLoopbackRedirectUri(registered) || !isLoopbackRedirectUri(requested)) return false;
-  const a = new URL(registered);
-  const b = new URL(requested);
+function redirectUriProblem(uri: string, policy: RedirectUriPolicy): string | undefined {
+  if (policy.trustedRedirectUris.includes(uri)) return undefined;
+  if (policy.strict && uri.includes('#')) return `redirect_uri must not contain a fragment: ${uri}`;
+  if (CLAUDE_CALLBACK_URLS.includes(uri) || isLocalhostCallback(uri)) return undefined;
+  if (!policy.allowedRedirectUris.includes(uri) && !policy.allowedRedirectUris.includes('*')) return `redirect_uri not allowed: ${uri}`;
+  const url = parse(uri);
+  if (url === undefined) return `Invalid redirect_uri format: ${uri}`;
+  // As in the original, plain http is let through for a listed `localhost` URI of any path.
+  if (url.protocol !== 'https:' && url.hostname !== 'localhost') return `redirect_uri must use HTTPS: ${uri}`;
+  return undefined;
+}
+
+/** Whether an authorization request's `requested` URI is valid for a client that registered `registered`. */
+export function isRegisteredRedirectUri(registered: readonly string[], requested: string, strict: boolean): boolean {
+  if (registered.includes(requested)) return true;
+  if (strict) return registered.some((uri) => sameButPort(uri, requested));
+  return isLocalhostCallback(requested) && registered.some(isLocalhostCallback);
+}
+
+/** RFC 8252 §7.3 loopback hosts, `localhost` included as most native clients send it. */
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+function sameButPort(registered: string, requested: string): boolean {
+  const a = parse(registered);
+  const b = parse(requested);
+  if (a === undefined || b === undefined || a.protocol !== 'http:' || b.protocol !== 'http:') return false;
+  if (!LOOPBACK_HOSTS.has(a.hostname) || !LOOPBACK_HOSTS.has(b.hostname)) return false;
   a.port = '';
   b.port = '';
   return a.href === b.href;

@@ -35,6 +35,16 @@ export interface TokenValidation {
   error?: string;
 }
 
+/** The original's name for {@link TokenValidation}. */
+export type RefreshTokenValidationResult = TokenValidation;
+
+/** What {@link PersistentRefreshTokenStore.generateToken} needs. */
+export interface GenerateRefreshTokenOptions {
+  clientId: string;
+  userId: string;
+  scope: string;
+}
+
 const isRefreshToken = (value: unknown): value is RefreshToken =>
   isObject(value) && isString(value.token) && isString(value.client_id) && isString(value.user_id) && isString(value.scope) &&
   isTime(value.created_at) && isTime(value.expires_at) && typeof value.rotated === 'boolean';
@@ -84,8 +94,8 @@ export class PersistentRefreshTokenStore {
     return this.#file.saves.save();
   }
 
-  /** Issues a token (32 random bytes, hex) for the client and user. */
-  async generateToken(options: { clientId: string; userId: string; scope: string }): Promise<string> {
+  /** Issues a token (32 random bytes, base64url: 43 characters) for the client and user. */
+  async generateToken(options: GenerateRefreshTokenOptions): Promise<string> {
     return this.#issue(options.clientId, options.userId, options.scope);
   }
 
@@ -148,7 +158,8 @@ export class PersistentRefreshTokenStore {
 
   #issue(clientId: string, userId: string, scope: string): string {
     const createdAt = Date.now();
-    const token = randomBytes(32).toString('hex');
+    // The original's format: 32 random bytes, base64url (43 characters).
+    const token = randomBytes(32).toString('base64url');
     this.#tokens.set(token, { token, client_id: clientId, user_id: userId, scope, created_at: createdAt, expires_at: createdAt + this.#expiryMs, rotated: false });
     this.#changed();
     return token;
