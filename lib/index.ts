@@ -23,9 +23,12 @@ export type {
   ClientRegistrationResult,
 } from './stores/client-store.js';
 export { shutdown, installShutdownHandlers } from './stores/shutdown.js';
-export type { FlushableStore, ShutdownHandlerOptions } from './stores/shutdown.js';
+export type { FlushableStore, ShutdownOptions, ShutdownHandlerOptions } from './stores/shutdown.js';
 export type { StoreLogger } from './stores/store-logger.js';
 
 export { LockReentryError } from './queue/errors.js';
 export { DecryptionError, NotInitializedError, KeyFileError } from './encryption/errors.js';
-export { UnsupportedStoreVersionError, StoreFlushError, ShutdownTimeoutError } from './stores/store-errors.js';
+export {
+  UnsupportedStoreVersionError, StoreFlushError, ShutdownTimeoutError, InvalidArgumentError, StoreClosedError,
+} from './stores/store-errors.js';
+export { OptionRangeError } from './support/options.js';

@@ -4,6 +4,7 @@ import { LockReentryError } from './errors.js';
 import { KeyChain } from './key-chain.js';
 import { KeyIndex } from './key-index.js';
 import { createDefaultLogger, type QueueLogger } from '../support/logger.js';
+import { COUNT, DURATION_MS, numberOption } from '../support/options.js';
 import { WaitMonitor } from './wait-monitor.js';
 
 export type { QueueLogger } from '../support/logger.js';
@@ -83,9 +84,10 @@ export class SerialQueue<K = string> {
   constructor(options: SerialQueueOptions = {}) {
     this.#monitor = new WaitMonitor<K>(
       {
-        depthWarningThreshold: options.depthWarningThreshold ?? 10,
-        waitWarningMs: options.waitWarningMs ?? 5000,
-        slowWaitMs: options.slowWaitMs ?? 100,
+        // Checked here, once: OptionRangeError (ERR_OPTION_RANGE) names a bad option; Infinity means never.
+        depthWarningThreshold: numberOption('depthWarningThreshold', options.depthWarningThreshold, 10, COUNT),
+        waitWarningMs: numberOption('waitWarningMs', options.waitWarningMs, 5000, DURATION_MS),
+        slowWaitMs: numberOption('slowWaitMs', options.slowWaitMs, 100, DURATION_MS),
       },
       options.logger ?? createDefaultLogger(),
     );

@@ -6,6 +6,7 @@
  */
 import { WaitList, type KeyChain, type Waiter } from './key-chain.js';
 import type { QueueLogger } from '../support/logger.js';
+import { timerDelay } from '../support/timers.js';
 
 /** The clock is read at call time so jest's fake timers can drive it. */
 const now = (): number => globalThis.performance.now();
@@ -73,6 +74,9 @@ export class WaitMonitor<K> {
     const oldest = waits.oldestWaiter();
     if (oldest === undefined) return;
     const { waitWarningMs } = this.#thresholds;
+    // Infinity arms nothing; a delay past the timer limit fires early and re-arms below.
+    const delay = timerDelay(oldest.enqueuedAt + waitWarningMs - now());
+    if (delay === undefined) return;
     waits.timer = setTimeout(
       () => {
         waits.timer = undefined;
@@ -87,7 +91,7 @@ export class WaitMonitor<K> {
         this.waitWarnings += 1;
         this.#log('warn', { key, waitedMs, depth: chain.waiting }, `a task has waited ${Math.round(waitedMs)} ms on one key and has not started`);
       },
-      Math.max(0, oldest.enqueuedAt + waitWarningMs - now()),
+      delay,
     );
     // unref: a warning timer must never keep the process alive.
     waits.timer.unref?.();

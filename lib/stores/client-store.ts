@@ -1,21 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { EncryptionService } from '../encryption/encryption-service.js';
 import { matchesRegisteredRedirectUri, redirectUriProblem, type RedirectUriPolicy } from './redirect-uri.js';
-import { isObject, isString, isStringArray, isTime } from './store-file.js';
+import { isBoundedString, isBoundedStringArray, isOAuthClient, RECORD_LIMITS, type OAuthClient } from './record-rules.js';
+import { InvalidArgumentError } from './store-errors.js';
+import { isObject, isStringArray } from './store-file.js';
 import type { StoreLogger } from './store-logger.js';
 import { StorePersistence } from './store-persistence.js';
 
-/** A registered OAuth client as stored in `oauth_clients.enc` (RFC 7591 §3.2.1). */
-export interface OAuthClient {
-  client_id: string;
-  client_name: string;
-  redirect_uris: string[];
-  response_types: string[];
-  grant_types: string[];
-  token_endpoint_auth_method: string;
-  /** Seconds since the epoch, as RFC 7591 specifies. */
-  client_id_issued_at: number;
-}
+export type { OAuthClient } from './record-rules.js';
 
 /** Configuration of a {@link PersistentClientStore}. */
 export interface ClientStoreConfig {
@@ -47,10 +39,7 @@ export interface ClientRegistrationResult {
   errorDescription?: string;
 }
 
-const isOAuthClient = (value: unknown): value is OAuthClient =>
-  isObject(value) && isString(value.client_id) && isString(value.client_name) && isStringArray(value.redirect_uris) &&
-  isStringArray(value.response_types) && isStringArray(value.grant_types) && isString(value.token_endpoint_auth_method) &&
-  isTime(value.client_id_issued_at);
+const { maxStringLength, maxArrayLength } = RECORD_LIMITS;
 
 const copyOf = (client: OAuthClient): OAuthClient => structuredClone(client);
 
@@ -69,7 +58,19 @@ export class PersistentClientStore {
   readonly #policy: RedirectUriPolicy;
   readonly #file: StorePersistence<OAuthClient>;
 
+  /**
+   * Throws InvalidArgumentError (`ERR_INVALID_ARGUMENT`) for a config that is
+   * not an object, URI lists that are not arrays of strings, or a storage
+   * path that is not a string.
+   */
   constructor(config: ClientStoreConfig, encryptionService: EncryptionService, storagePath?: string) {
+    if (!isObject(config)) throw new InvalidArgumentError('config', 'an object', config);
+    if (!isStringArray(config.allowedRedirectUris)) {
+      throw new InvalidArgumentError('config.allowedRedirectUris', 'an array of strings', config.allowedRedirectUris);
+    }
+    if (config.trustedRedirectUris !== undefined && !isStringArray(config.trustedRedirectUris)) {
+      throw new InvalidArgumentError('config.trustedRedirectUris', 'an array of strings', config.trustedRedirectUris);
+    }
     this.#policy = { allowedRedirectUris: [...config.allowedRedirectUris], trustedRedirectUris: [...(config.trustedRedirectUris ?? [])] };
     this.#file = new StorePersistence(
       encryptionService,
@@ -81,26 +82,46 @@ export class PersistentClientStore {
 
   /** Replaces the clients in memory with the file's. */
   async loadFromStorage(): Promise<void> {
+    this.#file.assertOpen('loadFromStorage');
     const records = await this.#file.load();
     this.#clients.clear();
     for (const record of records) this.#clients.set(record.client_id, copyOf(record));
   }
 
   /**
-   * Validates and registers a client, resolving once it is on disk. Refusals
-   * resolve with `invalid_client_metadata` or `invalid_redirect_uri`.
+   * Validates and registers a client, resolving once it is on disk. The
+   * request is the client's (RFC 7591 §2), so every problem in it resolves
+   * with `invalid_client_metadata` or `invalid_redirect_uri` naming the
+   * field, never rejects; that includes values beyond the record limits
+   * (strings over 65,536 characters, lists over 1,000 entries), which the
+   * loader would refuse. A field left empty (`null`, `''`) takes its
+   * default, as in the original. Rejects with StoreClosedError
+   * (`ERR_STORE_CLOSED`) once the store is closed.
    */
   async registerClient(request: ClientRegistrationRequest): Promise<ClientRegistrationResult> {
+    this.#file.assertOpen('registerClient');
+    if (!isObject(request)) return refuse('invalid_client_metadata', 'the registration request must be a JSON object');
     const { client_name: name, redirect_uris: uris } = request;
-    if (!isString(name) || name.trim() === '') return refuse('invalid_client_metadata', 'client_name is required');
-    if (!isStringArray(uris) || uris.length === 0) return refuse('invalid_redirect_uri', 'at least one redirect_uri is required');
+    if (!isBoundedString(name) || name.trim() === '') {
+      return refuse('invalid_client_metadata', `client_name is required, a string of at most ${maxStringLength} characters`);
+    }
+    if (!Array.isArray(uris) || uris.length === 0) return refuse('invalid_redirect_uri', 'at least one redirect_uri is required');
+    if (!isBoundedStringArray(uris)) {
+      return refuse('invalid_redirect_uri', `redirect_uris must be at most ${maxArrayLength} strings of at most ${maxStringLength} characters`);
+    }
     for (const uri of uris) {
       const problem = redirectUriProblem(uri, this.#policy);
       if (problem !== undefined) return refuse('invalid_redirect_uri', problem);
     }
-    const { response_types = ['code'], grant_types = ['authorization_code', 'refresh_token'], token_endpoint_auth_method = 'none' } = request;
-    if (!isStringArray(response_types) || !isStringArray(grant_types) || !isString(token_endpoint_auth_method)) {
-      return refuse('invalid_client_metadata', 'response_types and grant_types must be string arrays, token_endpoint_auth_method a string');
+    // `||`, not defaults: the original treats every empty value as absent.
+    const response_types = request.response_types || ['code'];
+    const grant_types = request.grant_types || ['authorization_code', 'refresh_token'];
+    const token_endpoint_auth_method = request.token_endpoint_auth_method || 'none';
+    if (!isBoundedStringArray(response_types) || !isBoundedStringArray(grant_types) || !isBoundedString(token_endpoint_auth_method)) {
+      return refuse(
+        'invalid_client_metadata',
+        `response_types and grant_types must be at most ${maxArrayLength} strings, token_endpoint_auth_method a string (strings of at most ${maxStringLength} characters)`,
+      );
     }
     const client: OAuthClient = {
       client_id: randomUUID(),
@@ -111,19 +132,24 @@ export class PersistentClientStore {
       token_endpoint_auth_method,
       client_id_issued_at: Math.floor(Date.now() / 1000),
     };
+    // The checks above imply it; kept so no later edit can store what the loader refuses.
+    if (!isOAuthClient(client)) return refuse('invalid_client_metadata', 'the client metadata cannot be stored');
     this.#clients.set(client.client_id, client);
     await this.#persist(() => this.#clients.delete(client.client_id));
     return { success: true, client: copyOf(client) };
   }
 
-  /** The client, or null. */
+  /** The client, or null; an id that is not a string (an authorization request without `client_id`) names none. */
   async getClient(clientId: string): Promise<OAuthClient | null> {
+    if (typeof clientId !== 'string') return null;
     const client = this.#clients.get(clientId);
     return client === undefined ? null : copyOf(client);
   }
 
   /** Removes the client, resolving `true` once that is on disk, or `false` if there was none. */
   async deleteClient(clientId: string): Promise<boolean> {
+    this.#file.assertOpen('deleteClient');
+    if (typeof clientId !== 'string') return false;
     const client = this.#clients.get(clientId);
     if (client === undefined) return false;
     this.#clients.delete(clientId);
@@ -135,6 +161,7 @@ export class PersistentClientStore {
 
   /** Whether `redirectUri` is registered for the client (loopback callbacks match on any port, RFC 8252 §7.3). */
   async isValidRedirectUri(clientId: string, redirectUri: string): Promise<boolean> {
+    if (typeof clientId !== 'string' || typeof redirectUri !== 'string') return false;
     const client = this.#clients.get(clientId);
     return client !== undefined && client.redirect_uris.some((registered) => matchesRegisteredRedirectUri(registered, redirectUri));
   }
@@ -142,6 +169,20 @@ export class PersistentClientStore {
   /** Resolves once every change made before the call is on disk; rejects with the write's error. */
   flush(): Promise<void> {
     return this.#file.saves.save();
+  }
+
+  /**
+   * Refuses every later change with StoreClosedError (`ERR_STORE_CLOSED`),
+   * then resolves once everything already accepted is on disk (rejects with
+   * the write's error; a second call retries). Lookups keep working.
+   */
+  close(): Promise<void> {
+    return this.#file.close();
+  }
+
+  /** Whether some accepted change has not reached disk yet. */
+  hasUnsavedChanges(): boolean {
+    return this.#file.hasUnsavedChanges;
   }
 
   /** Clients held. */
