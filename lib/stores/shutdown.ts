@@ -49,14 +49,23 @@ export function shutdown(
     return Promise.reject(error);
   }
   const storeList = [...stores];
+  const run = { isOver: false };
   let timer: { cancel(): void } | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setLongTimeout(() => reject(new ShutdownTimeoutError(timeoutMs)), timeoutMs);
   });
-  return Promise.race([putOnDisk(storeList, encryptionService), timeout]).finally(() => timer?.cancel());
+  return Promise.race([putOnDisk(storeList, encryptionService, run), timeout]).finally(() => {
+    // Ends the flush loop too: a store that never gets clean must not be flushed forever after the timeout.
+    run.isOver = true;
+    timer?.cancel();
+  });
 }
 
-async function putOnDisk(stores: readonly FlushableStore[], service: Pick<EncryptionService, 'waitForPendingWrites'>): Promise<void> {
+async function putOnDisk(
+  stores: readonly FlushableStore[],
+  service: Pick<EncryptionService, 'waitForPendingWrites'>,
+  run: { readonly isOver: boolean },
+): Promise<void> {
   const failures = new Map<FlushableStore, unknown>();
   const settle = async (pass: readonly FlushableStore[], save: (store: FlushableStore) => Promise<void>): Promise<void> => {
     const outcomes = await Promise.allSettled(pass.map((store) => save(store)));
@@ -66,7 +75,7 @@ async function putOnDisk(stores: readonly FlushableStore[], service: Pick<Encryp
   };
   // Closing first means nothing new is accepted, so this usually ends after one pass.
   await settle(stores, (store) => (store.close === undefined ? store.flush() : store.close()));
-  for (;;) {
+  while (!run.isOver) {
     // A store whose save failed is reported, not retried in a tight loop.
     const dirty = stores.filter((store) => !failures.has(store) && store.hasUnsavedChanges?.() === true);
     if (dirty.length === 0) break;
