@@ -120,7 +120,8 @@ describe.each(FAULTS)('%s fails with %s while a store saves (part 4, NFR-8)', (o
     const tokens = new PersistentRefreshTokenStore({ expirySeconds: 3600, logger }, service, file('tokens.enc'));
     sessions.createSession('user-kept');
     await tokens.generateToken({ clientId: 'client-a', userId: 'user-kept', scope: 'openid' });
-    await shutdown([sessions, tokens], service);
+    // flush, not shutdown: shutdown closes the stores, and this test changes them afterwards.
+    await Promise.all([sessions.flush(), tokens.flush()]);
     const before = [bytesOf('sessions.enc'), bytesOf('tokens.enc')];
     const fault = fsError(code, op);
     arm(op, fault);

@@ -99,6 +99,97 @@ describe('graceful shutdown in a real process (behaviour 8, FR-4)', () => {
   });
 });
 
+/** What a fixture acknowledged, by kind, from its stdout lines. */
+interface Acknowledged {
+  readonly sessions: Set<string>;
+  readonly deletedSessions: Set<string>;
+  readonly tokens: Set<string>;
+  readonly rotated: Set<string>;
+  readonly clients: Set<string>;
+  readonly closed: string[];
+  readonly errors: string[];
+  readonly logged: string[];
+}
+
+function collector(): { acked: Acknowledged; onLine: (line: string) => void; count(): number } {
+  const acked: Acknowledged = {
+    sessions: new Set(), deletedSessions: new Set(), tokens: new Set(), rotated: new Set(), clients: new Set(), closed: [], errors: [], logged: [],
+  };
+  const sets: Record<string, Set<string>> = {
+    session: acked.sessions, 'session-deleted': acked.deletedSessions, token: acked.tokens, rotated: acked.rotated, client: acked.clients,
+  };
+  const lists: Record<string, string[]> = { closed: acked.closed, error: acked.errors, log: acked.logged };
+  let count = 0;
+  return {
+    acked,
+    count: () => count,
+    onLine: (line) => {
+      const [kind = '', id = ''] = line.split(' ');
+      const set = sets[kind];
+      if (set !== undefined) {
+        set.add(id);
+        count += 1;
+      }
+      lists[kind]?.push(id);
+    },
+  };
+}
+
+/** Loads the three files in a fresh service and lists every acknowledged change that is not there. */
+async function missingAfterRestart(acked: Acknowledged): Promise<string[]> {
+  const service = await createService(dir);
+  const sessions = new PersistentSessionStore(service, path.join(dir, 'oauth_sessions.enc'), { maxSessions: 1_000_000 });
+  const tokens = new PersistentRefreshTokenStore({ expirySeconds: 3600 }, service, path.join(dir, 'oauth_refresh_tokens.enc'));
+  const clients = new PersistentClientStore({ allowedRedirectUris: ['*'] }, service, path.join(dir, 'oauth_clients.enc'));
+  await Promise.all([sessions.loadFromStorage(), tokens.loadFromStorage(), clients.loadFromStorage()]);
+  const missing: string[] = [];
+  for (const id of acked.sessions) {
+    const isExpected = !acked.deletedSessions.has(id);
+    if ((sessions.getSession(id) !== null) !== isExpected) missing.push(`session ${isExpected ? 'lost' : 'resurrected'}`);
+  }
+  for (const token of acked.tokens) {
+    const isExpected = !acked.rotated.has(token);
+    if ((await tokens.validateToken(token, 'client-a')).valid !== isExpected) missing.push(`token ${isExpected ? 'lost' : 'still valid after rotation'}`);
+  }
+  for (const id of acked.clients) if ((await clients.getClient(id)) === null) missing.push('client lost');
+  return missing;
+}
+
+describe('SIGTERM under steady load tells the truth (issue 9, item 6)', () => {
+  test('requests keep coming after the signal: every change acknowledged before exit is on disk, later ones are refused with ERR_STORE_CLOSED, exit 0', async () => {
+    const { acked, onLine, count } = collector();
+    let isSignalled = false;
+    const exit = await runFixture('shutdown-under-load.mjs', [dir, TEST_KEY], (line, kill) => {
+      onLine(line);
+      if (!isSignalled && count() >= ACKS_BEFORE_SIGNAL) {
+        isSignalled = true;
+        kill('SIGTERM');
+      }
+    });
+    expect({ code: exit.code, signal: exit.signal, stderr: exit.stderr, errors: acked.errors, logged: acked.logged }).toEqual({
+      code: 0, signal: null, stderr: '', errors: [], logged: [],
+    });
+    expect(acked.closed.length).toBeGreaterThan(0);
+    expect(acked.clients.size).toBeGreaterThan(0);
+    expect(await missingAfterRestart(acked)).toEqual([]);
+  });
+
+  test('when writes fail after the signal (EIO through the FileSystem seam), acknowledged changes are missing and the exit code is 1', async () => {
+    const { acked, onLine, count } = collector();
+    let isSignalled = false;
+    const exit = await runFixture('shutdown-under-load.mjs', [dir, TEST_KEY, 'fail-after-signal'], (line, kill) => {
+      onLine(line);
+      if (!isSignalled && count() >= ACKS_BEFORE_SIGNAL) {
+        isSignalled = true;
+        kill('SIGTERM');
+      }
+    });
+    expect({ code: exit.code, signal: exit.signal }).toEqual({ code: 1, signal: null });
+    expect(acked.logged).toEqual(['ERR_STORE_FLUSH']);
+    expect((await missingAfterRestart(acked)).length).toBeGreaterThan(0);
+  });
+});
+
 describe('nothing happens on import (behaviour 8, 9)', () => {
   test('importing the package and constructing the stores adds no listener, handle or timer', async () => {
     const exit = await runFixture('store-import.mjs', []);

@@ -32,7 +32,7 @@ export type {
   ClientRegistrationResult,
 } from './stores/client-store.js';
 export { shutdown, installShutdownHandlers } from './stores/shutdown.js';
-export type { FlushableStore, ShutdownHandlerOptions } from './stores/shutdown.js';
+export type { FlushableStore, ShutdownOptions, ShutdownHandlerOptions } from './stores/shutdown.js';
 export type { StoreLogger } from './stores/store-logger.js';
 export { asyncSessionStore, asyncRefreshTokenStore, asyncClientStore } from './stores/async-adapters.js';
 export type { SessionStore, RefreshTokenStore, ClientStore, TokenGrant } from './stores/contract.js';
@@ -40,4 +40,7 @@ export type { SessionStore, RefreshTokenStore, ClientStore, TokenGrant } from '.
 export { LockReentryError } from './queue/errors.js';
 export { MockedFileSystemError } from './files/node-fs.js';
 export { DecryptionError, NotInitializedError, KeyFileError, KeyMismatchError } from './encryption/errors.js';
-export { UnsupportedStoreVersionError, StoreFlushError, ShutdownTimeoutError } from './stores/store-errors.js';
+export {
+  UnsupportedStoreVersionError, StoreFlushError, ShutdownTimeoutError, InvalidArgumentError, StoreClosedError,
+} from './stores/store-errors.js';
+export { OptionRangeError } from './support/options.js';

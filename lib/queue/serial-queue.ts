@@ -10,6 +10,7 @@ import { LockReentryError } from './errors.js';
 import { ReentryGuard } from './reentry-guard.js';
 import { TailQueue } from './tail-queue.js';
 import { createDefaultLogger, type QueueLogger } from '../support/logger.js';
+import { COUNT, DURATION_MS, numberOption } from '../support/options.js';
 import { WaitMonitor, type WaitList } from './wait-monitor.js';
 
 export type { QueueLogger } from '../support/logger.js';
@@ -66,9 +67,10 @@ export class SerialQueue<K = string> {
   constructor(options: SerialQueueOptions = {}) {
     this.#monitor = new WaitMonitor<K>(
       {
-        depthWarningThreshold: options.depthWarningThreshold ?? 10,
-        waitWarningMs: options.waitWarningMs ?? 5000,
-        slowWaitMs: options.slowWaitMs ?? 100,
+        // Checked here, once: OptionRangeError (ERR_OPTION_RANGE) names a bad option; Infinity means never.
+        depthWarningThreshold: numberOption('depthWarningThreshold', options.depthWarningThreshold, 10, COUNT),
+        waitWarningMs: numberOption('waitWarningMs', options.waitWarningMs, 5000, DURATION_MS),
+        slowWaitMs: numberOption('slowWaitMs', options.slowWaitMs, 100, DURATION_MS),
       },
       options.logger ?? createDefaultLogger(),
     );

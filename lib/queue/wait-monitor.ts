@@ -6,6 +6,7 @@
  * no timer.
  */
 import type { QueueLogger } from '../support/logger.js';
+import { timerDelay } from '../support/timers.js';
 import type { WaitEnd, WaitObserver, WaitingLine } from './tail-queue.js';
 
 /** The clock is read at call time so jest's fake timers can drive it. */
@@ -115,6 +116,9 @@ export class WaitMonitor<K> implements WaitObserver<K, WaitList> {
     const oldest = waits.oldestWaiter();
     if (oldest === undefined) return;
     const { waitWarningMs } = this.#thresholds;
+    // Infinity arms nothing; a delay past the timer limit fires early and re-arms below.
+    const delay = timerDelay(oldest.enqueuedAt + waitWarningMs - now());
+    if (delay === undefined) return;
     waits.timer = setTimeout(
       () => {
         waits.timer = undefined;
@@ -129,7 +133,7 @@ export class WaitMonitor<K> implements WaitObserver<K, WaitList> {
         this.waitWarnings += 1;
         this.#log('warn', { key, waitedMs, depth: line.waiting }, `a task has waited ${Math.round(waitedMs)} ms on one key and has not started`);
       },
-      Math.max(0, oldest.enqueuedAt + waitWarningMs - now()),
+      delay,
     );
     // unref: a warning timer must never keep the process alive.
     waits.timer.unref?.();

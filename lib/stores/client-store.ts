@@ -1,32 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { EncryptionService } from '../encryption/encryption-service.js';
+import { InvalidArgumentError } from './store-errors.js';
 import { isRegisteredRedirectUri, redirectUrisProblem, type RedirectUriPolicy } from './redirect-uri.js';
-import { isObject, isString, isStringArray, isTime } from './store-file.js';
+import {
+  isBoundedString, isBoundedStringArray, isOAuthClient, RECORD_LIMITS, type GrantType, type OAuthClient, type ResponseType, type TokenEndpointAuthMethod,
+} from './record-rules.js';
+import { isObject, isString, isStringArray } from './store-file.js';
 import type { StoreLogger } from './store-logger.js';
 import { StorePersistence } from './store-persistence.js';
 
-/** The response types the original server supports. */
-export type ResponseType = 'code';
-/** The grant types the original server supports. */
-export type GrantType = 'authorization_code' | 'refresh_token';
-/** The token endpoint auth methods the original server supports. */
-export type TokenEndpointAuthMethod = 'none' | 'client_secret_post';
-
-/** A registered OAuth client as stored in `oauth_clients.enc` (RFC 7591 §3.2.1); the original's type. */
-export interface OAuthClient {
-  /** `sage_` and 32 hex digits. */
-  client_id: string;
-  client_name: string;
-  redirect_uris: string[];
-  response_types: ResponseType[];
-  grant_types: GrantType[];
-  token_endpoint_auth_method: TokenEndpointAuthMethod;
-  /** Seconds since the epoch, as RFC 7591 specifies. */
-  client_id_issued_at: number;
-  client_secret?: string;
-  client_secret_expires_at?: number;
-  scope?: string;
-}
+export type { GrantType, OAuthClient, ResponseType, TokenEndpointAuthMethod } from './record-rules.js';
 
 /** Configuration of a {@link PersistentClientStore}. */
 export interface ClientStoreConfig {
@@ -70,10 +53,7 @@ export interface ClientRegistrationResult {
   errorDescription?: string;
 }
 
-const isOAuthClient = (value: unknown): value is OAuthClient =>
-  isObject(value) && isString(value.client_id) && isString(value.client_name) && isStringArray(value.redirect_uris) &&
-  isStringArray(value.response_types) && isStringArray(value.grant_types) && isString(value.token_endpoint_auth_method) &&
-  isTime(value.client_id_issued_at);
+const { maxStringLength, maxArrayLength } = RECORD_LIMITS;
 
 /** The original's client id format: `sage_` and 16 random bytes in hex. */
 const newClientId = (): string => `sage_${randomBytes(16).toString('hex')}`;
@@ -95,7 +75,19 @@ export class PersistentClientStore {
   readonly #policy: RedirectUriPolicy;
   readonly #file: StorePersistence<OAuthClient>;
 
+  /**
+   * Throws InvalidArgumentError (`ERR_INVALID_ARGUMENT`) for a config that is
+   * not an object, URI lists that are not arrays of strings, or a storage
+   * path that is not a string.
+   */
   constructor(config: ClientStoreConfig, encryptionService: EncryptionService, storagePath?: string) {
+    if (!isObject(config)) throw new InvalidArgumentError('config', 'an object', config);
+    if (!isStringArray(config.allowedRedirectUris)) {
+      throw new InvalidArgumentError('config.allowedRedirectUris', 'an array of strings', config.allowedRedirectUris);
+    }
+    if (config.trustedRedirectUris !== undefined && !isStringArray(config.trustedRedirectUris)) {
+      throw new InvalidArgumentError('config.trustedRedirectUris', 'an array of strings', config.trustedRedirectUris);
+    }
     this.#policy = {
       allowedRedirectUris: [...config.allowedRedirectUris],
       trustedRedirectUris: [...(config.trustedRedirectUris ?? [])],
@@ -111,46 +103,72 @@ export class PersistentClientStore {
 
   /** Replaces the clients in memory with the file's. */
   async loadFromStorage(): Promise<void> {
+    this.#file.assertOpen('loadFromStorage');
     const records = await this.#file.load();
     this.#clients.clear();
     for (const record of records) this.#clients.set(record.client_id, copyOf(record));
   }
 
   /**
-   * Validates and registers a client, resolving once it is on disk. Refusals
-   * resolve with `invalid_client_metadata` or `invalid_redirect_uri`.
+   * Validates and registers a client, resolving once it is on disk. The
+   * request is the client's (RFC 7591 §2), so every problem in it resolves
+   * with `invalid_client_metadata` or `invalid_redirect_uri` naming the
+   * field, never rejects; that includes values beyond the record limits
+   * (strings over 65,536 characters, lists over 1,000 entries), which the
+   * loader would refuse. A field left empty (`null`, `''`) takes its
+   * default, as in the original. Rejects with StoreClosedError
+   * (`ERR_STORE_CLOSED`) once the store is closed.
    */
   async registerClient(request: ClientRegistrationRequest): Promise<ClientRegistrationResult> {
+    this.#file.assertOpen('registerClient');
+    if (!isObject(request)) return refuse('invalid_client_metadata', 'the registration request must be a JSON object');
     const { client_name: name, redirect_uris: uris } = request;
+    // The original's texts first; the record limits only then (the loader would refuse more).
     if (!isString(name) || name.trim() === '') return refuse('invalid_client_metadata', 'client_name is required');
+    if (!isBoundedString(name)) return refuse('invalid_client_metadata', `client_name must be at most ${maxStringLength} characters`);
     const uriProblem = redirectUrisProblem(uris, this.#policy);
     if (uriProblem !== undefined) return refuse('invalid_redirect_uri', uriProblem);
-    const { response_types = ['code'], grant_types = ['authorization_code', 'refresh_token'], token_endpoint_auth_method = 'none' } = request;
-    if (!isStringArray(response_types) || !isStringArray(grant_types) || !isString(token_endpoint_auth_method)) {
-      return refuse('invalid_client_metadata', 'response_types and grant_types must be string arrays, token_endpoint_auth_method a string');
+    if (!isBoundedStringArray(uris)) {
+      return refuse('invalid_redirect_uri', `redirect_uris must be at most ${maxArrayLength} strings of at most ${maxStringLength} characters`);
+    }
+    // `||`, not defaults: the original treats every empty value as absent.
+    const response_types = request.response_types || ['code'];
+    const grant_types = request.grant_types || ['authorization_code', 'refresh_token'];
+    const token_endpoint_auth_method = request.token_endpoint_auth_method || 'none';
+    if (!isBoundedStringArray(response_types) || !isBoundedStringArray(grant_types) || !isBoundedString(token_endpoint_auth_method)) {
+      return refuse(
+        'invalid_client_metadata',
+        `response_types and grant_types must be at most ${maxArrayLength} strings, token_endpoint_auth_method a string (strings of at most ${maxStringLength} characters)`,
+      );
     }
     const client: OAuthClient = {
       client_id: newClientId(),
       client_name: name,
       redirect_uris: [...uris],
-      response_types: [...response_types],
-      grant_types: [...grant_types],
-      token_endpoint_auth_method,
+      // The original stores what the client sent, literal unions or not; the loader's bounds hold.
+      response_types: [...response_types] as ResponseType[],
+      grant_types: [...grant_types] as GrantType[],
+      token_endpoint_auth_method: token_endpoint_auth_method as TokenEndpointAuthMethod,
       client_id_issued_at: Math.floor(Date.now() / 1000),
     };
+    // The checks above imply it; kept so no later edit can store what the loader refuses.
+    if (!isOAuthClient(client)) return refuse('invalid_client_metadata', 'the client metadata cannot be stored');
     this.#clients.set(client.client_id, client);
     await this.#persist(() => this.#clients.delete(client.client_id));
     return { success: true, client: copyOf(client) };
   }
 
-  /** The client, or null. */
+  /** The client, or null; an id that is not a string (an authorization request without `client_id`) names none. */
   async getClient(clientId: string): Promise<OAuthClient | null> {
+    if (typeof clientId !== 'string') return null;
     const client = this.#clients.get(clientId);
     return client === undefined ? null : copyOf(client);
   }
 
   /** Removes the client, resolving `true` once that is on disk, or `false` if there was none. */
   async deleteClient(clientId: string): Promise<boolean> {
+    this.#file.assertOpen('deleteClient');
+    if (typeof clientId !== 'string') return false;
     const client = this.#clients.get(clientId);
     if (client === undefined) return false;
     this.#clients.delete(clientId);
@@ -165,6 +183,7 @@ export class PersistentClientStore {
    * callback when the client registered one (see `strictRedirectUris`).
    */
   async isValidRedirectUri(clientId: string, redirectUri: string): Promise<boolean> {
+    if (typeof clientId !== 'string' || typeof redirectUri !== 'string') return false;
     const client = this.#clients.get(clientId);
     return client !== undefined && isRegisteredRedirectUri(client.redirect_uris, redirectUri, this.#policy.strict);
   }
@@ -172,6 +191,20 @@ export class PersistentClientStore {
   /** Resolves once every change made before the call is on disk; rejects with the write's error. */
   flush(): Promise<void> {
     return this.#file.saves.save();
+  }
+
+  /**
+   * Refuses every later change with StoreClosedError (`ERR_STORE_CLOSED`),
+   * then resolves once everything already accepted is on disk (rejects with
+   * the write's error; a second call retries). Lookups keep working.
+   */
+  close(): Promise<void> {
+    return this.#file.close();
+  }
+
+  /** Whether some accepted change has not reached disk yet. */
+  hasUnsavedChanges(): boolean {
+    return this.#file.hasUnsavedChanges;
   }
 
   /** Clients held. */

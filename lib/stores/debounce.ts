@@ -1,3 +1,5 @@
+import { timerDelay } from '../support/timers.js';
+
 /** The clock is read at call time so jest's fake timers can drive it. */
 const now = (): number => globalThis.performance.now();
 
@@ -6,7 +8,9 @@ const now = (): number => globalThis.performance.now();
  * later than `maxWaitMs` after the first one of a burst, so a steady stream
  * of changes still fires regularly. One timer at a time: a `schedule()` while
  * armed only records the time, and the timer re-arms itself when it fires
- * early, so a burst of 1,000 changes costs no timer churn.
+ * early, so a burst of 1,000 changes costs no timer churn. Delays of any
+ * length work: beyond the timer limit it re-arms in chunks, and with an
+ * Infinity delay nothing is armed (`maxWaitMs` is never below `delayMs`).
  */
 export class Debouncer {
   readonly #delayMs: number;
@@ -42,7 +46,9 @@ export class Debouncer {
   }
 
   #arm(delayMs: number): void {
-    this.#timer = setTimeout(() => this.#onTimer(), delayMs);
+    const delay = timerDelay(delayMs);
+    if (delay === undefined) return;
+    this.#timer = setTimeout(() => this.#onTimer(), delay);
     // unref: a pending save must never keep the process alive; shutdown flushes it.
     this.#timer.unref?.();
   }

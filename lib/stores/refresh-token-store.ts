@@ -1,28 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import type { EncryptionService } from '../encryption/encryption-service.js';
 import { Debouncer } from './debounce.js';
-import { isObject, isString, isTime } from './store-file.js';
+import { DURATION_MS, MAX_DATE_MS, numberOption, OptionRangeError, describeRange } from '../support/options.js';
+import { isRefreshToken, requireBoundedString, type RefreshToken } from './record-rules.js';
+import { InvalidArgumentError } from './store-errors.js';
 import type { StoreLogger } from './store-logger.js';
 import { StorePersistence } from './store-persistence.js';
 
-/** A refresh token as stored in `oauth_refresh_tokens.enc`. Times are epoch ms. */
-export interface RefreshToken {
-  token: string;
-  client_id: string;
-  user_id: string;
-  scope: string;
-  created_at: number;
-  expires_at: number;
-  rotated: boolean;
-}
+export type { RefreshToken } from './record-rules.js';
+
+/** A token lives 0 s up to the largest Date; a string or NaN would write tokens the loader refuses. */
+const EXPIRY_SECONDS = Object.freeze({ min: 0, max: MAX_DATE_MS / 1000, unit: 's' });
 
 /** Configuration of a {@link PersistentRefreshTokenStore}. */
 export interface RefreshTokenStoreConfig {
-  /** How long a token lives, in seconds. */
+  /** How long a token lives, in seconds (0 to 8.64e12). Required. */
   expirySeconds: number;
-  /** Quiet period after the last change before saving. Default 1000. */
+  /** Quiet period after the last change before saving, ms from 0 (Infinity: only `flush()` saves). Default 1000. */
   saveDebounceMs?: number;
-  /** Longest a change waits under a steady stream of changes. Default 5000. */
+  /** Longest a change waits under a steady stream of changes, ms from 0 (Infinity: no cap); never below `saveDebounceMs`. Default 5000. */
   maxSaveWaitMs?: number;
   /** Where debounced save failures and moved-aside files are reported. Default: `process.emitWarning`. */
   logger?: StoreLogger;
@@ -45,10 +41,6 @@ export interface GenerateRefreshTokenOptions {
   scope: string;
 }
 
-const isRefreshToken = (value: unknown): value is RefreshToken =>
-  isObject(value) && isString(value.token) && isString(value.client_id) && isString(value.user_id) && isString(value.scope) &&
-  isTime(value.created_at) && isTime(value.expires_at) && typeof value.rotated === 'boolean';
-
 const INVALID: TokenValidation = Object.freeze({ valid: false, error: 'invalid_grant' });
 
 /**
@@ -67,19 +59,32 @@ export class PersistentRefreshTokenStore {
   readonly #file: StorePersistence<RefreshToken>;
   readonly #debouncer: Debouncer;
 
+  /**
+   * Throws InvalidArgumentError (`ERR_INVALID_ARGUMENT`) for a config that is
+   * not an object or a storage path that is not a string, and
+   * OptionRangeError (`ERR_OPTION_RANGE`) for a missing or out-of-range
+   * `expirySeconds` or debounce option.
+   */
   constructor(config: RefreshTokenStoreConfig, encryptionService: EncryptionService, storagePath?: string) {
-    this.#expiryMs = config.expirySeconds * 1000;
+    if (typeof config !== 'object' || config === null) throw new InvalidArgumentError('config', 'an object', config);
+    if (config.expirySeconds === undefined || config.expirySeconds === null) {
+      throw new OptionRangeError('expirySeconds', describeRange(EXPIRY_SECONDS), config.expirySeconds);
+    }
+    this.#expiryMs = numberOption('expirySeconds', config.expirySeconds, 0, EXPIRY_SECONDS) * 1000;
+    const saveDebounceMs = numberOption('saveDebounceMs', config.saveDebounceMs, 1000, DURATION_MS);
+    const maxSaveWaitMs = numberOption('maxSaveWaitMs', config.maxSaveWaitMs, 5000, DURATION_MS);
     this.#file = new StorePersistence(
       encryptionService,
       storagePath,
       { name: 'refresh-tokens', field: 'tokens', defaultFileName: 'oauth_refresh_tokens.enc', isRecord: isRefreshToken, records: () => this.#tokens.values() },
       config.logger,
     );
-    this.#debouncer = new Debouncer(config.saveDebounceMs ?? 1000, config.maxSaveWaitMs ?? 5000, () => this.#saveInBackground());
+    this.#debouncer = new Debouncer(saveDebounceMs, maxSaveWaitMs, () => this.#saveInBackground());
   }
 
   /** Replaces the tokens in memory with the file's, dropping expired ones. */
   async loadFromStorage(): Promise<void> {
+    this.#file.assertOpen('loadFromStorage');
     const records = await this.#file.load();
     const now = Date.now();
     this.#tokens.clear();
@@ -94,9 +99,20 @@ export class PersistentRefreshTokenStore {
     return this.#file.saves.save();
   }
 
-  /** Issues a token (32 random bytes, base64url: 43 characters) for the client and user. */
+  /**
+   * Issues a token (32 random bytes, base64url: 43 characters) for the client
+   * and user. Rejects with InvalidArgumentError (`ERR_INVALID_ARGUMENT`, naming
+   * the field) when `clientId`, `userId` or `scope` is not a string (of at most
+   * 65,536 characters; `scope: ''` is fine), and with StoreClosedError
+   * (`ERR_STORE_CLOSED`) once the store is closed.
+   */
   async generateToken(options: GenerateRefreshTokenOptions): Promise<string> {
-    return this.#issue(options.clientId, options.userId, options.scope);
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'an object', options);
+    const clientId = requireBoundedString(options.clientId, 'options.clientId');
+    const userId = requireBoundedString(options.userId, 'options.userId');
+    const scope = requireBoundedString(options.scope, 'options.scope');
+    this.#file.assertOpen('generateToken');
+    return this.#issue(clientId, userId, scope);
   }
 
   /** Valid when the token exists, belongs to `clientId`, has not expired and was not rotated; else `invalid_grant`. */
@@ -112,24 +128,28 @@ export class PersistentRefreshTokenStore {
    * rotations of one token exactly one gets the new token and the other `null`.
    */
   async rotateToken(token: string, clientId: string): Promise<string | null> {
+    this.#file.assertOpen('rotateToken');
     const record = this.#usable(token, clientId);
     if (record === undefined) return null;
     record.rotated = true;
     return this.#issue(record.client_id, record.user_id, record.scope);
   }
 
-  /** Removes the token, if present. */
+  /** Removes the token, if present (a token that is not a string names none). */
   async revokeToken(token: string): Promise<void> {
-    if (this.#tokens.delete(token)) this.#changed();
+    this.#file.assertOpen('revokeToken');
+    if (typeof token === 'string' && this.#tokens.delete(token)) this.#changed();
   }
 
   /** Removes every token of the client. */
   async revokeAllForClient(clientId: string): Promise<void> {
+    this.#file.assertOpen('revokeAllForClient');
     this.#removeWhere((record) => record.client_id === clientId);
   }
 
   /** Removes expired and rotated tokens; resolves with how many went. */
   async cleanup(): Promise<number> {
+    this.#file.assertOpen('cleanup');
     const now = Date.now();
     return this.#removeWhere((record) => record.rotated || record.expires_at <= now);
   }
@@ -142,6 +162,22 @@ export class PersistentRefreshTokenStore {
   flush(): Promise<void> {
     this.#debouncer.cancel();
     return this.saveToStorage();
+  }
+
+  /**
+   * Refuses every later change with StoreClosedError (`ERR_STORE_CLOSED`),
+   * cancels the debounce, then resolves once everything already accepted is
+   * on disk (rejects with the write's error; a second call retries).
+   * `validateToken` keeps working.
+   */
+  close(): Promise<void> {
+    this.#debouncer.cancel();
+    return this.#file.close();
+  }
+
+  /** Whether some accepted change has not reached disk yet. */
+  hasUnsavedChanges(): boolean {
+    return this.#file.hasUnsavedChanges;
   }
 
   /** Tokens held, and how many of them have expired or were rotated. */
@@ -165,7 +201,9 @@ export class PersistentRefreshTokenStore {
     return token;
   }
 
+  /** A token or client id that is not a string matches nothing, as in the original (a request may omit either). */
   #usable(token: string, clientId: string): RefreshToken | undefined {
+    if (typeof token !== 'string' || typeof clientId !== 'string') return undefined;
     const record = this.#tokens.get(token);
     if (record === undefined || record.client_id !== clientId || record.rotated || record.expires_at <= Date.now()) return undefined;
     return record;

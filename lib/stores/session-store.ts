@@ -1,29 +1,25 @@
 import { randomBytes } from 'node:crypto';
 import type { EncryptionService } from '../encryption/encryption-service.js';
-import { isObject, isString, isTime } from './store-file.js';
+import { COUNT, MAX_DATE_MS, numberOption } from '../support/options.js';
+import { isUserSession, requireBoundedString, type UserSession } from './record-rules.js';
+import { InvalidArgumentError } from './store-errors.js';
 import type { StoreLogger } from './store-logger.js';
 import { StorePersistence } from './store-persistence.js';
 
-/** One signed-in user's session, as stored in `oauth_sessions.enc`. Times are epoch ms. */
-export interface UserSession {
-  sessionId: string;
-  userId: string;
-  createdAt: number;
-  expiresAt: number;
-}
+export type { UserSession } from './record-rules.js';
+
+const SESSION_EXPIRY_MS = Object.freeze({ min: 0, max: MAX_DATE_MS, unit: 'ms' });
+const MAX_SESSIONS = Object.freeze({ ...COUNT, min: 1 });
 
 /** Options of a {@link PersistentSessionStore}; every field is optional. */
 export interface SessionStoreOptions {
-  /** How long a session lives. Default 24 h. */
+  /** How long a session lives, 0 to 8.64e15 ms. Default 24 h. */
   sessionExpiryMs?: number;
-  /** The most sessions kept; creating one more drops the oldest. Default 100. */
+  /** The most sessions kept, a whole number from 1 (Infinity: no limit); creating one more drops the oldest. Default 100. */
   maxSessions?: number;
   /** Where background save failures and moved-aside files are reported. Default: `process.emitWarning`. */
   logger?: StoreLogger;
 }
-
-const isUserSession = (value: unknown): value is UserSession =>
-  isObject(value) && isString(value.sessionId) && isString(value.userId) && isTime(value.createdAt) && isTime(value.expiresAt);
 
 /**
  * Sessions kept in memory and persisted as one encrypted file (default
@@ -41,9 +37,16 @@ export class PersistentSessionStore {
   readonly #maxSessions: number;
   readonly #file: StorePersistence<UserSession>;
 
+  /**
+   * Throws InvalidArgumentError (`ERR_INVALID_ARGUMENT`) for a storage path
+   * that is not a string, and OptionRangeError (`ERR_OPTION_RANGE`) for an
+   * option outside its range: a string expiry would write sessions the
+   * loader refuses.
+   */
   constructor(encryptionService: EncryptionService, storagePath?: string, options: SessionStoreOptions = {}) {
-    this.#expiryMs = options.sessionExpiryMs ?? 24 * 60 * 60 * 1000;
-    this.#maxSessions = Math.max(1, options.maxSessions ?? 100);
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'an object', options);
+    this.#expiryMs = numberOption('sessionExpiryMs', options.sessionExpiryMs, 24 * 60 * 60 * 1000, SESSION_EXPIRY_MS);
+    this.#maxSessions = numberOption('maxSessions', options.maxSessions, 100, MAX_SESSIONS);
     this.#file = new StorePersistence(
       encryptionService,
       storagePath,
@@ -54,6 +57,7 @@ export class PersistentSessionStore {
 
   /** Replaces the sessions in memory with the file's, dropping expired ones and keeping the newest `maxSessions`. */
   async loadFromStorage(): Promise<void> {
+    this.#file.assertOpen('loadFromStorage');
     const records = await this.#file.load();
     const now = Date.now();
     const live = records.filter((session) => session.expiresAt > now).sort((a, b) => a.createdAt - b.createdAt);
@@ -61,8 +65,15 @@ export class PersistentSessionStore {
     for (const session of live.slice(-this.#maxSessions)) this.#sessions.set(session.sessionId, { ...session });
   }
 
-  /** Creates a session with a random 64-hex-digit id; saves in the background. */
+  /**
+   * Creates a session with a random 64-hex-digit id; saves in the background.
+   * Throws InvalidArgumentError (`ERR_INVALID_ARGUMENT`) when `userId` is not
+   * a string (of at most 65,536 characters), and StoreClosedError
+   * (`ERR_STORE_CLOSED`) once the store is closed.
+   */
   createSession(userId: string): UserSession {
+    requireBoundedString(userId, 'userId');
+    this.#file.assertOpen('createSession');
     const createdAt = Date.now();
     const session: UserSession = { sessionId: randomBytes(32).toString('hex'), userId, createdAt, expiresAt: createdAt + this.#expiryMs };
     this.#sessions.set(session.sessionId, session);
@@ -75,11 +86,18 @@ export class PersistentSessionStore {
     return { ...session };
   }
 
-  /** The session, or null when unknown or expired; an expired one is removed (saved in the background). */
+  /**
+   * The session, or null when unknown or expired; an expired one is removed
+   * (saved in the background; once the store is closed it is left for the
+   * next load to drop). Any id that is not a string is unknown, as in the
+   * original: a request without a session cookie asks with `undefined`.
+   */
   getSession(sessionId: string): UserSession | null {
+    if (typeof sessionId !== 'string') return null;
     const session = this.#sessions.get(sessionId);
     if (session === undefined) return null;
     if (session.expiresAt <= Date.now()) {
+      if (this.#file.isClosed) return null;
       this.#sessions.delete(sessionId);
       this.#changed();
       return null;
@@ -87,9 +105,15 @@ export class PersistentSessionStore {
     return { ...session };
   }
 
-  /** Removes the session, if present; saves in the background. */
+  /**
+   * Removes the session, if present; saves in the background. An id that is
+   * not a string names no session. Throws StoreClosedError
+   * (`ERR_STORE_CLOSED`) once the store is closed: a logout acknowledged
+   * then would be undone by the restart.
+   */
   deleteSession(sessionId: string): void {
-    if (this.#sessions.delete(sessionId)) this.#changed();
+    this.#file.assertOpen('deleteSession');
+    if (typeof sessionId === 'string' && this.#sessions.delete(sessionId)) this.#changed();
   }
 
   /**
@@ -99,6 +123,20 @@ export class PersistentSessionStore {
    */
   flush(): Promise<void> {
     return this.#file.saves.save();
+  }
+
+  /**
+   * Refuses every later change with StoreClosedError (`ERR_STORE_CLOSED`),
+   * then resolves once everything already accepted is on disk (rejects with
+   * the write's error; a second call retries). Reads keep working.
+   */
+  close(): Promise<void> {
+    return this.#file.close();
+  }
+
+  /** Whether some accepted change has not reached disk yet. */
+  hasUnsavedChanges(): boolean {
+    return this.#file.hasUnsavedChanges;
   }
 
   /** Sessions held, and how many of them have expired but were not yet removed. */
