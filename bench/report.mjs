@@ -1,8 +1,9 @@
-// Renders the gathered benchmark report as Markdown and as an SVG bar chart
-// of the checked ratios. Pure functions: bench/run.mjs does the I/O.
-
-const escapeXml = (text) =>
-  String(text).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
+// Renders the gathered benchmark report as Markdown. Pure: bench/run.mjs does
+// the I/O, bench/chart.mjs draws the chart, bench/verdict.mjs judges checks.
+// Verdicts are computed from the run's own numbers and noise; the report adds
+// no prose conclusions of its own.
+import { formatRatio } from './chart.mjs';
+import { judge } from './verdict.mjs';
 
 const formatNumber = (value) => {
   if (typeof value !== 'number' || !Number.isFinite(value)) return String(value);
@@ -11,64 +12,73 @@ const formatNumber = (value) => {
   return value.toFixed(2);
 };
 
-/** One Markdown document: machine line, then per section its rows and checks. */
-export function renderMarkdown({ machine, sections }) {
+const VERDICT_TEXT = { met: 'yes', missed: '**no**', unsure: 'unsure' };
+
+/** One line on the machine's noise over the whole run. */
+export function noiseSummary(sections) {
+  const measured = sections.filter((section) => section.noise !== undefined);
+  if (measured.length === 0) return 'Noise: not measured for this run; verdicts assume a quiet machine.';
+  const noisy = measured.filter((section) => section.noise.noisy);
+  const loadMax = Math.max(...measured.map((section) => section.noise.loadMax));
+  const spread = Math.max(...measured.map((section) => section.noise.spread));
+  const facts = `1-minute load average up to ${loadMax.toFixed(1)} on ${measured[0].noise.cores} cores; a fixed CPU probe varied up to ${spread.toFixed(2)}× between runs`;
+  if (noisy.length === 0) return `Noise: quiet (${facts}); every verdict stands on this run's numbers.`;
+  return (
+    `**Noisy machine** during ${noisy.length} of ${measured.length} sections (${facts}): ` +
+    "each ratio's band is widened by the noise, and a check is called met or missed only when its whole band is on one side of the target; otherwise it says unsure. Rerun on a quiet machine for verdicts."
+  );
+}
+
+/** One Markdown document: machine and noise lines, then per section its rows, checks and notes. */
+export function renderMarkdown({ machine, run, sections }) {
   const lines = [
     `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.platform}; Node ${machine.node}; ${machine.date}.`,
     '',
+    noiseSummary(sections),
+    '',
   ];
+  if (run !== undefined) lines.push(`Run: ${run.repeat} repetition${run.repeat === 1 ? '' : 's'} of each bench file, ${run.seconds} s in all.`, '');
   for (const section of sections) {
     lines.push(`### ${section.section}`, '');
+    const isRepeated = section.rows.some((row) => (row.samples?.length ?? 0) > 1);
     if (section.rows.length > 0) {
-      lines.push('| measurement | implementation | value | unit |', '| --- | --- | ---: | --- |');
+      lines.push(
+        `| measurement | implementation | value | unit |${isRepeated ? ' range |' : ''}`,
+        `| --- | --- | ---: | --- |${isRepeated ? ' --- |' : ''}`,
+      );
       for (const row of section.rows) {
-        lines.push(`| ${row.name} | ${row.impl ?? ''} | ${formatNumber(row.value)} | ${row.unit ?? ''} |`);
+        const range = isRepeated ? ` ${formatNumber(Math.min(...(row.samples ?? [row.value])))}–${formatNumber(Math.max(...(row.samples ?? [row.value])))} |` : '';
+        lines.push(`| ${row.name} | ${row.impl ?? ''} | ${formatNumber(row.value)} | ${row.unit ?? ''} |${range}`);
       }
       lines.push('');
     }
     if (section.checks.length > 0) {
-      lines.push('| check | measured | target | met |', '| --- | ---: | --- | --- |');
+      lines.push('| check | measured | band (noise) | target | met |', '| --- | ---: | --- | --- | --- |');
       for (const check of section.checks) {
-        lines.push(`| ${check.name} | ${formatNumber(check.ratio)}× | ${check.target} | ${check.met ? 'yes' : '**no**'} |`);
+        const verdict = judge(check, section.noise?.factor ?? 1);
+        const band = verdict.high / verdict.low > 1.001 ? `${formatRatio(verdict.low)}–${formatRatio(verdict.high)}` : '';
+        lines.push(`| ${check.name} | ${formatRatio(check.ratio)} | ${band} | ${check.target} | ${VERDICT_TEXT[verdict.status]} |`);
       }
       lines.push('');
     }
-    for (const note of section.notes ?? []) lines.push(`- ${note}`);
-    if ((section.notes ?? []).length > 0) lines.push('');
+    const notes = [...(section.notes ?? [])];
+    if (section.noise?.noisy) notes.push(`noisy while this ran: ${section.noise.reasons.join('; ')}`);
+    for (const note of notes) lines.push(`- ${note}`);
+    if (notes.length > 0) lines.push('');
   }
   return `${lines.join('\n')}\n`;
 }
 
-/** A horizontal bar per checked ratio, on a log scale, green when met. */
-export function renderSvg({ machine, sections }) {
-  const checks = sections.flatMap((section) => section.checks.map((check) => ({ ...check, section: section.section })));
-  const rowHeight = 26;
-  // Roughly 6.6 px per character of 12 px sans-serif: wide enough for the longest label.
-  const charWidth = 6.6;
-  const labelOf = (check) => `${check.section.split(', ')[0]}: ${check.name}`;
-  const labelWidth = Math.ceil(Math.max(200, ...checks.map((check) => labelOf(check).length * charWidth)) + 20);
-  const barWidth = 360;
-  const top = 46;
-  const height = top + checks.length * rowHeight + 30;
-  const width = labelWidth + barWidth + 200;
-  const maxLog = Math.max(1, ...checks.map((check) => Math.log10(Math.max(1, check.ratio))));
-  const bars = checks.map((check, index) => {
-    const y = top + index * rowHeight;
-    const length = Math.max(2, (Math.log10(Math.max(1, check.ratio)) / maxLog) * barWidth);
-    const colour = check.met ? '#2e7d32' : '#c62828';
-    return [
-      `<text x="${labelWidth - 8}" y="${y + 16}" text-anchor="end">${escapeXml(labelOf(check))}</text>`,
-      `<rect x="${labelWidth}" y="${y + 4}" width="${length.toFixed(1)}" height="16" fill="${colour}"/>`,
-      `<text x="${labelWidth + length + 6}" y="${y + 16}">${escapeXml(`${formatNumber(check.ratio)}× (target ${check.target})`)}</text>`,
-    ].join('');
-  });
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
-    `<rect width="100%" height="100%" fill="#fff"/>`,
-    `<text x="10" y="20" font-size="14" font-weight="bold">session-store-mutex: measured ratios (log scale; green = target met)</text>`,
-    `<text x="10" y="36" fill="#555">${escapeXml(`${machine.cpu}, ${machine.cores} cores; Node ${machine.node}; ${machine.date}`)}</text>`,
-    ...bars,
-    '</svg>',
-    '',
-  ].join('\n');
+/** Adds each check's verdict to a copy of the report, for the saved JSON. */
+export function withVerdicts(report) {
+  return {
+    ...report,
+    sections: report.sections.map((section) => ({
+      ...section,
+      checks: section.checks.map((check) => {
+        const { status, low, high } = judge(check, section.noise?.factor ?? 1);
+        return { ...check, verdict: status, band: [low, high] };
+      }),
+    })),
+  };
 }

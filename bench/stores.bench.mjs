@@ -89,7 +89,8 @@ const report = {
     { name: 'wall time', impl: 'save on every change', value: naive.wallMs, unit: 'ms' },
   ],
   checks: [
-    { name: 'writes: save-on-every-change / store', ratio: naive.writes / store.writes, target: '>= 500', met: store.writes <= 2 && naive.writes / store.writes >= 500 },
+    // isCount: a ratio of counts, which machine noise cannot move (see bench/verdict.mjs).
+    { name: 'writes: save-on-every-change / store', ratio: naive.writes / store.writes, target: '>= 500', met: store.writes <= 2 && naive.writes / store.writes >= 500, isCount: true },
     { name: 'wall time: save-on-every-change / store', ratio: naive.wallMs / store.wallMs, target: '>= 10', met: naive.wallMs / store.wallMs >= 10 },
   ],
   notes: [

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { CountingEncryptionService } from './counting-service.js';
 import { snapshot } from './legacy-part.js';
-import { countFailures, summariseWaits, type PartResult } from './part-result.js';
+import { countFailures, formatMs as ms, summariseWaits, totalOf, type PartResult } from './part-result.js';
 import type { Progress } from './progress.js';
 import { WaitRecorder } from './wait-recorder.js';
 
@@ -27,19 +27,33 @@ export async function runFixedPart(dir: string, secret: string, ops: number, pro
   const lastSave = snapshot(ops - 1);
   const isLastOnDisk = (await service.decryptFromFile(filePath)) === lastSave;
   const isOk = Object.keys(failures).length === 0 && isLastOnDisk;
+  const lockWait = summariseWaits(recorder.waits(ops));
+  const warned = recorder.warnings === 1 ? 'once' : `${recorder.warnings} times`;
   return {
-    name: 'this library (encryptToFile)',
+    id: 'library',
+    name: 'library',
     operations: ops,
+    failed: totalOf(failures),
     failures,
     writes: service.writes,
-    lockWait: summariseWaits(recorder.waits(ops)),
+    lockWait,
     wallMs,
     isOk,
-    detail: isOk
-      ? `all ${ops} saves succeeded; the file decrypts to the last save` +
-        (recorder.warnings > 0 ? ` (the queue warned ${recorder.warnings}× about depth, as it should with ${ops} saves queued)` : '')
-      : isLastOnDisk
-        ? 'some saves failed'
-        : 'the file does not hold the last save',
+    isExpectedToHold: true,
+    detail: [
+      `the same ${ops} saves through EncryptionService.encryptToFile.`,
+      isOk
+        ? 'All succeeded and the file decrypts to the last one.'
+        : isLastOnDisk
+          ? `${totalOf(failures)} of ${ops} saves failed.`
+          : 'The file does not hold the last save.',
+      lockWait === null || ops < 2
+        ? ''
+        : `They queue on one file and each is fsynced (about ${ms(wallMs / ops)} ms a save), ` +
+          `so the last waits for the ${ops - 1} before it: ${ms(lockWait.max)} ms.`,
+      recorder.warnings > 0 ? `The queue warned ${warned} about its depth, as it should with ${ops} saves queued.` : '',
+    ]
+      .filter((sentence) => sentence !== '')
+      .join(' '),
   };
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { legacyEncryptToFile } from './legacy-recipe.js';
-import { countFailures, type PartResult } from './part-result.js';
+import { countFailures, totalOf, type PartResult } from './part-result.js';
 import type { Progress } from './progress.js';
 
 /** Part 1: the old recipe, `ops` saves of one file at once. The race shows as ENOENT. */
@@ -19,16 +19,25 @@ export async function runLegacyPart(dir: string, ops: number, progress: Progress
     ),
   );
   const failures = countFailures(outcomes);
-  const failed = Object.values(failures).reduce((sum, count) => sum + count, 0);
+  const failed = totalOf(failures);
+  const codes = Object.keys(failures).join(', ');
   return {
-    name: 'old recipe (fixed .tmp, no lock)',
+    id: 'old-recipe',
+    name: 'old recipe',
     operations: ops,
+    failed,
     failures,
     writes: ops - failed,
-    lockWait: undefined,
+    lockWait: null,
     wallMs: performance.now() - started,
-    isOk: undefined,
-    detail: failed > 0 ? `the race: ${failed} of ${ops} saves failed` : `no collision this run (try a larger --ops)`,
+    isOk: failed === 0,
+    isExpectedToHold: false,
+    detail:
+      'the code this library replaces: scrypt per save, one fixed <file>.tmp, no lock. ' +
+      (failed > 0
+        ? `${failed} of ${ops} saves failed with ${codes}: when one save renames the shared temp file away, ` +
+          'the next rename finds nothing.'
+        : 'No collision this run (try a larger --ops).'),
   };
 }
 

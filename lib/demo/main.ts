@@ -1,64 +1,94 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { parseCliArgs, USAGE, UsageError } from './args.js';
 import { runFixedPart } from './fixed-part.js';
 import { runLegacyPart } from './legacy-part.js';
 import type { PartResult } from './part-result.js';
 import { Progress, type ProgressStream } from './progress.js';
-import { renderTable } from './render.js';
+import { renderReport } from './render.js';
 import { runStorePart } from './store-part.js';
+import { makeWorkDir, type WorkDir } from './work-dir.js';
+import { wrap } from './wrap.js';
 
 /** Where the CLI writes; process.stdout and process.stderr in real use. */
 export interface CliIo {
-  stdout: { write(text: string): unknown };
+  /** `columns` is read only when `isTTY`: a pipe or a file gets 80. */
+  stdout: { write(text: string): unknown; isTTY?: boolean; columns?: number };
   stderr: ProgressStream;
+  /** Told the working directory once it exists, unless --keep: a signal handler can then remove it. */
+  onWorkDir?: (dir: WorkDir) => void;
 }
+
+/** The width the screen is laid out for. */
+export const DEFAULT_WIDTH = 80;
+const MIN_WIDTH = 40;
+
+/** The JSON document printed with --json; every part has the same fields. */
+export interface JsonReport {
+  ok: boolean;
+  ops: number;
+  /** The kept working directory, null unless --keep. */
+  dir: string | null;
+  parts: PartResult[];
+}
+
+/** The terminal's width when stdout is one (at least 40), else 80. */
+export function screenWidth(stdout: CliIo['stdout']): number {
+  const columns = stdout.isTTY === true ? stdout.columns : undefined;
+  return columns === undefined || !Number.isInteger(columns) || columns <= 0 ? DEFAULT_WIDTH : Math.max(MIN_WIDTH, columns);
+}
+
+/** A message on one line whatever it carries (an error's text may hold newlines). */
+const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, ' ');
 
 /**
  * Runs the demonstration and returns the exit code: 0 when the library's saves
  * all succeeded and every acknowledged record survived the restart, 1 when
- * not, 2 for bad flags.
+ * not, 2 for a bad flag (one line on stderr).
  */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
   let options;
+  let workDir: WorkDir;
   try {
     options = parseCliArgs(argv);
+    if (options.isHelp) {
+      io.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    workDir = await makeWorkDir(options.dir);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    io.stderr.write(`session-store-mutex: ${error.message} (see --help)\n`);
+    io.stderr.write(`session-store-mutex: ${oneLine(error.message)} (see --help)\n`);
     return 2;
   }
-  if (options.isHelp) {
-    io.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+  if (!options.isKeep) io.onWorkDir?.(workDir);
 
-  // A fresh directory of our own, inside --dir when given: removing it
-  // afterwards can never touch anything the user already had there.
-  const parent = options.dir === undefined ? os.tmpdir() : path.resolve(options.dir);
-  await mkdir(parent, { recursive: true, mode: 0o700 });
-  const dir = await mkdtemp(path.join(parent, 'session-store-mutex-'));
   // A throwaway key: the demonstration never touches ~/.sage.
   const secret = randomBytes(32).toString('hex');
   const progress = new Progress(io.stderr);
   const parts: PartResult[] = [];
   try {
-    parts.push(await runLegacyPart(dir, options.ops, progress));
-    parts.push(await runFixedPart(dir, secret, options.ops, progress));
-    parts.push(await runStorePart(dir, secret, options.ops, progress));
+    parts.push(await runLegacyPart(workDir.path, options.ops, progress));
+    parts.push(await runFixedPart(workDir.path, secret, options.ops, progress));
+    parts.push(await runStorePart(workDir.path, secret, options.ops, progress));
   } finally {
     progress.stop();
-    if (!options.isKeep) await rm(dir, { recursive: true, force: true });
+    if (!options.isKeep) await workDir.remove();
   }
 
-  const isOk = parts.every((part) => part.isOk !== false);
+  const isOk = parts.every((part) => part.isOk || !part.isExpectedToHold);
   if (options.isJson) {
-    io.stdout.write(`${JSON.stringify({ ok: isOk, ops: options.ops, dir: options.isKeep ? dir : undefined, parts }, null, 2)}\n`);
+    const report: JsonReport = { ok: isOk, ops: options.ops, dir: options.isKeep ? workDir.path : null, parts };
+    io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
-    io.stdout.write(renderTable(parts));
-    io.stdout.write(`${isOk ? 'OK: the race is reproduced and the fix holds' : 'FAILED: see the table'}${options.isKeep ? ` (files kept in ${dir})` : ''}\n`);
+    const width = screenWidth(io.stdout);
+    const isRaceShown = parts.some((part) => !part.isExpectedToHold && !part.isOk);
+    const verdict = !isOk
+      ? 'FAILED: the library lost or failed saves; see above.'
+      : isRaceShown
+        ? 'OK: the old recipe lost saves; through this library nothing was lost.'
+        : 'OK: through this library nothing was lost (the old recipe got lucky this run).';
+    io.stdout.write(renderReport({ parts, ops: options.ops, width }));
+    io.stdout.write(`${wrap(verdict + (options.isKeep ? ` Files kept in ${workDir.path}` : ''), width).join('\n')}\n`);
   }
   return isOk ? 0 : 1;
 }
