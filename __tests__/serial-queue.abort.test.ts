@@ -214,3 +214,40 @@ describe('SerialQueue abort after the task started (FR-1.2, NFR-8)', () => {
     expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 });
+
+describe('SerialQueue runs with a signal that is never aborted (FR-1.2, NFR-8, NFR-3)', () => {
+  test('a waiting run with a live signal runs its task and resolves with its value, and leaves no listener', async () => {
+    const queue = new SerialQueue();
+    const holder = deferred();
+    void queue.run('k', () => holder.promise);
+    const controller = new AbortController();
+    const run = queue.run('k', () => ({ answer: 42 }), { signal: controller.signal });
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(1);
+    holder.resolve();
+    await expect(run).resolves.toEqual({ answer: 42 });
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
+  test('a waiting run with a live signal passes its task rejection through', async () => {
+    const queue = new SerialQueue();
+    const holder = deferred();
+    void queue.run('k', () => holder.promise);
+    const failure = new Error('task failed');
+    const run = queue.run('k', () => Promise.reject(failure), { signal: new AbortController().signal });
+    holder.resolve();
+    await expect(run).rejects.toBe(failure);
+  });
+
+  test('after an abort the signal keeps no listener of the queue', async () => {
+    const queue = new SerialQueue();
+    const holder = deferred();
+    void queue.run('k', () => holder.promise);
+    const controller = new AbortController();
+    const run = queue.run('k', () => undefined, { signal: controller.signal });
+    controller.abort();
+    await expect(run).rejects.toBe(controller.signal.reason);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    holder.resolve();
+    await queue.onIdle();
+  });
+});

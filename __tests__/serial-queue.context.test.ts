@@ -165,3 +165,15 @@ describe("the caller's async context reaches the task (FR-3.1)", () => {
     expect(seen).toEqual(['holder', 'holder', 'waiter-1', 'waiter-1', 'waiter-2', 'waiter-2', undefined]);
   });
 });
+
+describe('SerialQueue re-entry with NaN keys (NFR-7)', () => {
+  test.each([
+    ['a NaN key', Number.NaN, 1],
+    ['another key', 1, Number.NaN],
+  ])('from inside a task holding %s, a run on a different key is not rejected', async (_, outer, inner) => {
+    const queue = new SerialQueue<number>({ detectReentry: true });
+    const value = await queue.run(outer, () => queue.run(inner, () => 'inner ran'));
+    expect(value).toBe('inner ran');
+    expect(queue.size).toBe(0);
+  });
+});

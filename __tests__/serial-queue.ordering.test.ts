@@ -297,3 +297,30 @@ describe('SerialQueue per-key bookkeeping cleans itself (NFR-3)', () => {
     expect(queue.metrics()).toMatchObject({ activeKeys: 0, pending: 0 });
   });
 });
+
+describe("SerialQueue runs made during a task's synchronous start (FR-1.2, NFR-3)", () => {
+  test("a run made inside the first task's synchronous start stays the tail: a later run waits for it", async () => {
+    const queue = new SerialQueue();
+    const order: string[] = [];
+    const gate = deferred();
+    let inner: Promise<void> | undefined;
+    const first = queue.run('k', () => {
+      inner = queue.run('k', async () => {
+        order.push('inner start');
+        await gate.promise;
+        order.push('inner end');
+      });
+      order.push('first');
+    });
+    const later = queue.run('k', () => void order.push('later'));
+    await drain();
+    expect(order).toEqual(['first', 'inner start']);
+    expect(queue.size).toBe(1);
+    expect(queue.depth('k')).toBe(2);
+
+    gate.resolve();
+    await Promise.all([first, inner, later]);
+    expect(order).toEqual(['first', 'inner start', 'inner end', 'later']);
+    expect(queue.size).toBe(0);
+  });
+});

@@ -208,3 +208,47 @@ describe('SerialQueue log lines carry no task data (NFR-4)', () => {
     expect(JSON.stringify(logger.entries)).not.toMatch(/SECRET/);
   });
 });
+
+describe('SerialQueue warning timers and texts (FR-1.4, NFR-2)', () => {
+  test('the wait-warning timer is due exactly waitWarningMs after the oldest waiter arrived, and re-arms for the next one', async () => {
+    const logger = recordingLogger();
+    const queue = new SerialQueue({ logger, waitWarningMs: 1000 });
+    const gate = await hold(queue);
+    const started = performance.now();
+    const first = deferred();
+    const firstRun = queue.run('k', () => first.promise);
+    jest.advanceTimersByTime(400);
+    void queue.run('k', () => undefined);
+
+    expect(jest.getTimerCount()).toBe(1);
+    gate.resolve();
+    await drain(); // the first waiter starts at 400 ms; the second still waits
+    jest.advanceTimersToNextTimer();
+    expect(performance.now() - started).toBe(1000);
+    expect(logger.of('warn')).toEqual([]);
+    // Re-armed for the second waiter, who arrived at 400 ms: due at 1400 ms, not at once.
+    expect(jest.getTimerCount()).toBe(1);
+    jest.advanceTimersToNextTimer();
+    expect(performance.now() - started).toBe(1400);
+    expect(logger.of('warn').map((entry) => entry.fields)).toEqual([{ key: 'k', waitedMs: 1000, depth: 1 }]);
+    first.resolve();
+    await firstRun;
+    await queue.onIdle();
+  });
+
+  test('each line says what happened in words, with the numbers from its fields', async () => {
+    const logger = recordingLogger();
+    const queue = new SerialQueue({ logger, depthWarningThreshold: 1, waitWarningMs: 2000, slowWaitMs: 10 });
+    const gate = await hold(queue);
+    const runs = [queue.run('k', () => 1), queue.run('k', () => 2)];
+    jest.advanceTimersByTime(2000);
+    gate.resolve();
+    await Promise.all(runs);
+    expect(logger.entries.map(({ level, message }) => [level, message])).toEqual([
+      ['warn', '2 tasks are waiting on one key (threshold 1)'],
+      ['warn', 'a task has waited 2000 ms on one key and has not started'],
+      ['debug', 'task started after a slow wait'],
+      ['debug', 'task started after a slow wait'],
+    ]);
+  });
+});

@@ -7,14 +7,17 @@
  * async-mutex (a Map of Mutex per key, `runExclusive`) and the original
  * server's FileMutex (re-implemented in original-file-mutex.mjs).
  *
- * Two more children measure what the two optimisations of the queue core
- * buy, on the workloads that touch them (uncontended and spread: every run
- * finds its key idle), each by undoing one of them in the real queue:
- *   - "Map index": TailIndex's methods patched to keep every key in a Map
- *     instead of the null-prototype dictionary it uses for string keys;
- *   - "deferred start": every task wrapped to start one microtask later, as
- *     it would if an idle key's task were chained like a waiting one
- *     instead of being started synchronously inside run.
+ * Two more measurements back the queue core's choices:
+ *   - "deferred start": the real queue with every task wrapped to start one
+ *     microtask later, as it would if an idle key's task were chained like a
+ *     waiting one instead of starting inside run (uncontended and spread:
+ *     every run finds its key idle);
+ *   - "index": the core's key index, a Map, against the null-prototype
+ *     dictionary for string keys that an earlier version used, for the
+ *     core's access pattern: one key got, added and deleted per run, and
+ *     100,000 keys added and then deleted. Measured in the real queue
+ *     too (its old index patched to a Map, CPU time, issue 12), the Map was
+ *     ~1.6x faster on spread and no slower uncontended; the dictionary went.
  *
  * Each implementation runs in its own fresh `node --expose-gc` process (this
  * file re-invokes itself with the implementation's name), so nothing one of
@@ -39,7 +42,6 @@ const LOCKS = IMPLS.filter((impl) => impl !== 'bare' && impl !== 'serial-queue')
 /** SerialQueue again with a 128 MB semi-space: shows what the contended rows owe to the young-generation GC. */
 const BIG_YOUNG_GEN = { impl: 'serial-queue', label: 'serial-queue, semi-space 128 MB', flags: ['--max-semi-space-size=128'] };
 /** The queue with one optimisation undone, on the workloads where every run finds its key idle. */
-const MAP_INDEX = 'serial-queue, Map index';
 const DEFERRED_START = 'serial-queue, deferred start';
 const PASSES = 3;
 const ROUNDS_PER_PASS = 2;
@@ -100,20 +102,6 @@ async function loadImplementation(name) {
         // The default maxPending (1,000) would reject the 100,000-task queue.
         const lock = new AsyncLock({ maxPending: Infinity });
         return (key, fn) => lock.acquire(key, fn);
-      };
-    }
-    case MAP_INDEX: {
-      const { SerialQueue } = await import('../dist/index.js');
-      const { TailIndex } = await import('../dist/queue/tail-index.js');
-      const map = Symbol('map');
-      Object.defineProperty(TailIndex.prototype, 'size', { get() { return (this[map] ??= new Map()).size; } });
-      TailIndex.prototype.get = function get(key) { return (this[map] ??= new Map()).get(key); };
-      TailIndex.prototype.add = function add(key, value) { (this[map] ??= new Map()).set(key, value); };
-      TailIndex.prototype.delete = function remove(key) { (this[map] ??= new Map()).delete(key); };
-      const logger = { warn() {}, debug() {} };
-      return () => {
-        const queue = new SerialQueue({ logger });
-        return (key, fn) => queue.run(key, fn);
       };
     }
     case DEFERRED_START: {
@@ -199,6 +187,63 @@ async function measure(name, scenarioNames) {
   process.stdout.write(`${JSON.stringify({ samples, slow })}\n`);
 }
 
+const INDEX_CHURN = 'index: get, add, delete one key per run';
+const INDEX_MANY = 'index: 100,000 keys added, then deleted';
+const INDEX_ROUNDS = 7;
+
+/** The dictionary the core's index used to be: string keys in a null-prototype object, others in a Map. */
+class DictionaryIndex {
+  #byString = Object.create(null);
+  #byValue = new Map();
+  get(key) {
+    return typeof key === 'string' ? this.#byString[key] : this.#byValue.get(key);
+  }
+  set(key, value) {
+    if (typeof key === 'string') this.#byString[key] = value;
+    else this.#byValue.set(key, value);
+  }
+  delete(key) {
+    if (typeof key === 'string') delete this.#byString[key];
+    else this.#byValue.delete(key);
+  }
+}
+
+/** Child side of the index rows: each index through its own copy of the loops, so no call site is shared. */
+function measureIndex() {
+  const value = {};
+  const make = () => ({
+    churn(index) {
+      for (let i = 0; i < UNCONTENDED_TASKS; i += 1) {
+        if (index.get('k') === undefined) index.set('k', value);
+        index.delete('k');
+      }
+    },
+    many(index) {
+      for (let i = 0; i < SPREAD_KEYS; i += 1) if (index.get(KEYS[i]) === undefined) index.set(KEYS[i], value);
+      for (let i = 0; i < SPREAD_KEYS; i += 1) index.delete(KEYS[i]);
+    },
+  });
+  const onMap = make();
+  const onDictionary = make();
+  const cases = [
+    { name: INDEX_CHURN, impl: 'Map', ops: UNCONTENDED_TASKS, run: () => onMap.churn(new Map()) },
+    { name: INDEX_CHURN, impl: 'dictionary', ops: UNCONTENDED_TASKS, run: () => onDictionary.churn(new DictionaryIndex()) },
+    { name: INDEX_MANY, impl: 'Map', ops: SPREAD_KEYS, run: () => onMap.many(new Map()) },
+    { name: INDEX_MANY, impl: 'dictionary', ops: SPREAD_KEYS, run: () => onDictionary.many(new DictionaryIndex()) },
+  ];
+  const time = (entry) => {
+    globalThis.gc();
+    const started = performance.now();
+    entry.run();
+    return ((performance.now() - started) * 1e6) / entry.ops;
+  };
+  for (let warm = 0; warm < 5; warm += 1) for (const entry of cases) time(entry);
+  const samples = cases.map(() => []);
+  for (let round = 0; round < INDEX_ROUNDS; round += 1) for (const [i, entry] of cases.entries()) samples[i].push(time(entry));
+  const rows = cases.map((entry, i) => ({ name: entry.name, impl: entry.impl, value: median(samples[i]) }));
+  process.stdout.write(`${JSON.stringify({ rows })}\n`);
+}
+
 function runChild(impl, scenarioNames, flags = []) {
   const self = fileURLToPath(import.meta.url);
   const child = spawnSync(process.execPath, ['--expose-gc', ...flags, self, impl, scenarioNames.join('|')], {
@@ -217,7 +262,7 @@ function orchestrate() {
   const runs = [
     ...IMPLS.map((impl) => ({ impl, label: impl, flags: [], scenarios: SCENARIOS.map((s) => s.name) })),
     { ...BIG_YOUNG_GEN, scenarios: [CONTENDED_SMALL, CONTENDED_LARGE] },
-    ...[MAP_INDEX, DEFERRED_START].map((impl) => ({ impl, label: impl, flags: [], scenarios: [UNCONTENDED, SPREAD] })),
+    { impl: DEFERRED_START, label: DEFERRED_START, flags: [], scenarios: [UNCONTENDED, SPREAD] },
   ];
   const samples = Object.fromEntries(runs.map(({ label }) => [label, {}]));
   const slowNotes = [];
@@ -262,9 +307,13 @@ function orchestrate() {
     check('contended 100,000 queued: async-lock / serial-queue', ratios.asyncLockContended, '>= 10', ratios.asyncLockContended >= 10),
   ];
   const gain = (label, scenario) => round(ns(label, scenario) / ns('serial-queue', scenario), 2);
+  const index = runChild('index', []).rows.map((row) => ({ ...row, value: round(row.value), unit: 'ns/op', rounds: INDEX_ROUNDS }));
+  const indexRatio = (name) => round(index.find((r) => r.name === name && r.impl === 'dictionary').value / index.find((r) => r.name === name && r.impl === 'Map').value, 2);
   const internalNotes = [
-    `what the core's optimisations buy (ns/task with one undone, over the queue as shipped): keeping string keys in a Map instead of TailIndex's null-prototype dictionary costs ${gain(MAP_INDEX, UNCONTENDED)}x uncontended and ${gain(MAP_INDEX, SPREAD)}x spread; starting an idle key's task one microtask later instead of inside run costs ${gain(DEFERRED_START, UNCONTENDED)}x uncontended and ${gain(DEFERRED_START, SPREAD)}x spread`,
+    `synchronous start (lib/queue/tail-queue.ts #start): starting an idle key's task one microtask later instead of inside run costs ${gain(DEFERRED_START, UNCONTENDED)}x uncontended and ${gain(DEFERRED_START, SPREAD)}x spread`,
+    `index (lib/queue/tail-queue.ts #chains): a null-prototype dictionary for string keys costs ${indexRatio(INDEX_CHURN)}x a Map for one key got, added and deleted per run, and ${indexRatio(INDEX_MANY)}x for 100,000 keys added then deleted`,
   ];
+  rows.push(...index);
   const bigYoungFlat = ns(BIG_YOUNG_GEN.label, CONTENDED_LARGE) / ns(BIG_YOUNG_GEN.label, CONTENDED_SMALL);
   const bareFlat = ns('bare', CONTENDED_LARGE) / ns('bare', CONTENDED_SMALL);
   const notes = [
@@ -281,6 +330,7 @@ function orchestrate() {
   ];
 
   printTable(rows, runs, checks);
+  for (const row of index) process.stderr.write(`${row.name}, ${row.impl}: ${row.value} ns/op\n`);
   process.stdout.write(`${JSON.stringify({ section: 'SerialQueue', rows, checks, notes })}\n`);
 }
 
@@ -304,4 +354,5 @@ function printTable(rows, runs, checks) {
 
 const [impl, scenarioList] = process.argv.slice(2);
 if (impl === undefined) orchestrate();
+else if (impl === 'index') measureIndex();
 else await measure(impl, scenarioList.split('|'));

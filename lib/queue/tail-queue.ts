@@ -1,32 +1,26 @@
 /**
  * The queue core: one tail promise per key. A run on an idle key starts its
  * task at once; a run on a busy key chains behind the key's tail. Each tail
- * swallows its task's outcome, so one failure never poisons the chain, and a
- * key is forgotten once its newest tail settles. Nothing else lives here:
- * warnings and metrics reach the core through a {@link WaitObserver}, abort
- * through a per-run {@link WaitExit}, and both only when a run has to wait.
- * Internal to SerialQueue.
+ * swallows its task's outcome, so a failure never poisons the chain, and the
+ * key is forgotten once its newest tail settles. Waiting concerns reach the
+ * core through two narrow hooks, used only when a run has to wait: the
+ * {@link WaitObserver} (warnings, metrics) and a per-run {@link WaitExit} (abort).
  */
-import { TailIndex } from './tail-index.js';
 
-/** A key's line as an observer sees it: live until the key goes idle, with a slot for the observer's state. */
+/** A key's line as the observer sees it: live until the key goes idle, with a slot for the observer's state. */
 export interface WaitingLine<S> {
   readonly waiting: number;
   watch: S | undefined;
 }
-
-/** Ends one wait: `true` when the task starts, `false` when the run left before its turn. */
+/** Ends one wait, once: `true` when the task starts, `false` when the run left before its turn. */
 export interface WaitEnd {
   end(hasStarted: boolean): void;
 }
-
-/** Watches waits. Never called on the uncontended path. */
+/** Told of every run that has to wait; never called on the uncontended path. */
 export interface WaitObserver<K, S> {
-  /** A run on `key` has to wait behind `line.waiting - 1` others. */
   waitBegan(key: K, line: WaitingLine<S>): WaitEnd;
 }
-
-/** Lets a waiting run leave (abort): `leave()` is false once its turn came; returns what the caller gets. */
+/** Lets a waiting run leave: `leave()` is false once its turn has come. Returns what the caller gets. */
 export type WaitExit = <T>(outcome: Promise<T | undefined>, leave: () => boolean) => Promise<T>;
 
 class TailChain<S> implements WaitingLine<S> {
@@ -44,7 +38,9 @@ class TailChain<S> implements WaitingLine<S> {
 }
 
 export class TailQueue<K, S> {
-  readonly #chains = new TailIndex<K, TailChain<S>>();
+  // A Map compares keys as the queue promises (SameValueZero) and beat a null-prototype
+  // dictionary for string keys (bench/queue.bench.mjs, "index" rows).
+  readonly #chains = new Map<K, TailChain<S>>();
   readonly #observer: WaitObserver<K, S>;
   #pending = 0;
   #idle: { promise: Promise<void>; resolve: () => void } | undefined;
@@ -65,7 +61,6 @@ export class TailQueue<K, S> {
   get size(): number {
     return this.#chains.size;
   }
-  /** Tasks running or waiting, all keys. */
   get pending(): number {
     return this.#pending;
   }
@@ -79,13 +74,10 @@ export class TailQueue<K, S> {
     return this.#idle.promise;
   }
 
-  /**
-   * Idle key: the task starts inside `run`, with no clock, timer or promise
-   * but its tail (what that buys: bench/queue.bench.mjs, "start" rows).
-   */
+  /** Idle key: the task starts inside `run` (what that buys: bench/queue.bench.mjs, "deferred start"). */
   #start<T>(key: K, task: () => T | PromiseLike<T>): Promise<T> {
     const chain = new TailChain<S>();
-    this.#chains.add(key, chain);
+    this.#chains.set(key, chain);
     const result = invoke(task);
     // A run made from inside the task's synchronous start queued on `head` and stays the tail.
     const queuedMeanwhile = chain.tail;
@@ -98,30 +90,25 @@ export class TailQueue<K, S> {
   #wait<T>(key: K, chain: TailChain<S>, task: () => T | PromiseLike<T>, exit: WaitExit | undefined): Promise<T> {
     chain.depth += 1;
     const wait = this.#observer.waitBegan(key, chain);
-    // Only a run that may leave needs to know whether it has.
-    const turn = exit === undefined ? undefined : { state: 'waiting' as 'waiting' | 'started' | 'left' };
-    // Still inside the head's synchronous start: wait for the head's tail.
+    const turn = { state: 'waiting' as 'waiting' | 'started' | 'left' };
+    // Inside the head's synchronous start there is no tail yet: wait for the head's.
     const previous = chain.tail ?? Promise.resolve().then(() => chain.head);
-    // Reactions registered here run in the caller's async context, so its AsyncLocalStorage stores reach the task.
+    // Registered now, so the task runs in the caller's async context (AsyncLocalStorage).
     const outcome = previous.then(() => {
-      if (turn !== undefined) {
-        if (turn.state === 'left') return undefined;
-        turn.state = 'started';
-      }
+      if (turn.state === 'left') return undefined;
+      turn.state = 'started';
       wait.end(true);
       return invoke(task);
     });
-    let result = outcome as Promise<T>;
-    if (exit !== undefined && turn !== undefined) {
-      // Registered on the outcome before the link: the caller settles before the key is handed on.
-      result = exit(outcome, () => {
-        if (turn.state !== 'waiting') return false;
-        turn.state = 'left';
-        this.#leave(chain);
-        wait.end(false);
-        return true;
-      });
-    }
+    const leave = (): boolean => {
+      if (turn.state !== 'waiting') return false;
+      turn.state = 'left';
+      this.#leave(chain);
+      wait.end(false);
+      return true;
+    };
+    // The exit registers on the outcome before the link: the caller settles before the key is handed on.
+    const result = exit === undefined ? (outcome as Promise<T>) : exit(outcome, leave);
     this.#link(key, chain, outcome, turn);
     return result;
   }
@@ -130,8 +117,7 @@ export class TailQueue<K, S> {
   #link(key: K, chain: TailChain<S>, result: Promise<unknown>, turn?: { state: string }): Promise<void> {
     const finish = (): void => {
       if (turn?.state !== 'left') this.#leave(chain);
-      // Identity check: a newer task may have become the tail meanwhile.
-      if (chain.tail !== tail) return;
+      if (chain.tail !== tail) return; // identity check: a newer task is the tail now
       this.#chains.delete(key);
       if (this.#chains.size === 0 && this.#idle !== undefined) {
         this.#idle.resolve();
@@ -143,7 +129,6 @@ export class TailQueue<K, S> {
     return tail;
   }
 
-  /** A task leaves the count: it settled, or it left before its turn. */
   #leave(chain: TailChain<S>): void {
     chain.depth -= 1;
     this.#pending -= 1;

@@ -26,11 +26,6 @@ export class Debouncer {
     this.#fire = fire;
   }
 
-  /** Whether a call of `fire` is pending. */
-  get isPending(): boolean {
-    return this.#timer !== undefined;
-  }
-
   /** Notes a change: `fire` runs after the quiet period or at the burst's deadline. */
   schedule(): void {
     this.#lastAt = now();
