@@ -62,15 +62,12 @@ describe('FR-4: key precedence is the original one (environment, key file, gener
     if (source === 'file') expect(fs.readFileSync(keyPath, 'utf8')).toBe('from-file\n');
   });
 
-  test('a config key takes the place of the generated key: written 0600 to the key file and read back by a service without it', async () => {
+  test("a config key takes the place of the generated key: used, nothing written, and health says 'generated'", async () => {
     const service = new EncryptionService({ encryptionKey: 'from-config', keyStoragePath: keyPath });
     await service.initialize();
-    expect(fs.readFileSync(keyPath, 'utf8')).toBe('from-config');
-    expect(modeOf(keyPath)).toBe(0o600);
-    expect(service.getHealthStatus().keySource).toBe('file');
-    const later = new EncryptionService({ keyStoragePath: keyPath });
-    await later.initialize();
-    expect(await later.decrypt(await service.encrypt('same key'))).toBe('same key');
+    expect(fs.existsSync(path.dirname(keyPath))).toBe(false);
+    expect(service.getHealthStatus().keySource).toBe('generated');
+    expect(legacyDecrypt('from-config', await service.encrypt('x'))).toBe('x');
   });
 
   test('SAGE_ENCRYPTION_KEY wins over the key file, and is read at initialize() time, not construction', async () => {

@@ -14,7 +14,8 @@ export interface EncryptionServiceConfig {
   /**
    * Used only where the original would generate a key: when neither
    * `SAGE_ENCRYPTION_KEY` (read at `initialize()`) nor the key file holds one,
-   * this key is written to the key file instead of a random one. When it
+   * this key is used instead of a new random one (and not written anywhere:
+   * keep passing it, or data written under it cannot be read). When it
    * differs from the variable's or the file's key, `initialize()` rejects
    * with KeyMismatchError (`ERR_KEY_MISMATCH`).
    */
@@ -45,7 +46,8 @@ export interface EncryptionHealthStatus {
   /**
    * 'environment', 'file' or 'generated', as the original reported. Before
    * `initialize()`, the source it would try first ('file' standing for
-   * file-or-generated). A config key written to a new key file reports 'file'.
+   * file-or-generated). A config key reports 'generated': it stands where
+   * the original generated one.
    */
   keySource: KeySource;
   keyStoragePath: string;

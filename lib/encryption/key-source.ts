@@ -3,10 +3,11 @@
  * service's, so the key that decrypts existing files never changes on
  * upgrade: the `SAGE_ENCRYPTION_KEY` environment variable, then the key file,
  * then a new key written to the key file. `config.encryptionKey` may only
- * take the place of that new random key (it is then written to the key file
- * like a generated one); when it disagrees with the variable or the file,
- * resolution fails with KeyMismatchError instead of encrypting under a key
- * the existing files were not written with.
+ * take the place of that new key: it is used, not written, when neither the
+ * variable nor the file holds a key (so a service given one touches no key
+ * file); when it disagrees with either, resolution fails with
+ * KeyMismatchError instead of encrypting under a key the existing files were
+ * not written with.
  *
  * Processes starting together on an empty directory end with one key: the
  * file is published with link(), which is exclusive like `wx` but makes the
@@ -44,11 +45,12 @@ export async function resolveKey(fs: FileSystem, configKey: string | undefined, 
   if (isPresent(fromEnvironment)) return agreed(configKey, { secret: fromEnvironment, source: 'environment' }, keyStoragePath);
   const fromFile = await readKeyFile(fs, keyStoragePath, warn);
   if (fromFile !== undefined) return agreed(configKey, { secret: fromFile, source: 'file' }, keyStoragePath);
-  const secret = isPresent(configKey) ? configKey : randomBytes(32).toString('hex');
+  // Where the original would generate a key: the original's health consumers know no 'config' source.
+  if (isPresent(configKey)) return { secret: configKey, source: 'generated' };
+  const secret = randomBytes(32).toString('hex');
   try {
     await publishTempFile(fs, keyStoragePath, Buffer.from(secret, 'utf8'), 'link', true);
-    // A configured key now lives in the key file: health reports 'file', as it will on every later start.
-    return { secret, source: isPresent(configKey) ? 'file' : 'generated' };
+    return { secret, source: 'generated' };
   } catch (error) {
     if (errorCode(error) !== 'EEXIST') throw error;
   }
