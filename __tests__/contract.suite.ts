@@ -15,7 +15,7 @@ export interface ContractStores {
 /** Makes fresh, empty stores for one test; `close` releases what it opened. */
 export type ContractFactory = () => Promise<ContractStores & { close(): Promise<void> }>;
 
-const CLIENT_REQUEST = { client_name: 'Contract app', redirect_uris: ['https://app.example/callback', 'http://127.0.0.1:8000/cb'] };
+const CLIENT_REQUEST = { client_name: 'Contract app', redirect_uris: ['https://app.example/callback', 'http://127.0.0.1:8000/callback'] };
 
 export function describeStoreContract(backend: string, factory: ContractFactory): void {
   describe(`the async store contract on ${backend}`, () => {
@@ -62,7 +62,7 @@ export function describeStoreContract(backend: string, factory: ContractFactory)
 
       test('an issued token validates for its client with its grant, and not for another client', async () => {
         const token = await stores.tokens.generateToken(grant);
-        expect(token).toMatch(/^[0-9a-f]{64}$/);
+        expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
         const valid = await stores.tokens.validateToken(token, 'client-a');
         expect(valid.valid).toBe(true);
         expect(valid.tokenData).toMatchObject({ token, client_id: 'client-a', user_id: 'user-1', scope: 'read write', rotated: false });
@@ -73,7 +73,7 @@ export function describeStoreContract(backend: string, factory: ContractFactory)
       test('rotation gives a new token for the same grant; the old one no longer validates or rotates', async () => {
         const old = await stores.tokens.generateToken(grant);
         const next = await stores.tokens.rotateToken(old, 'client-a');
-        expect(next).toMatch(/^[0-9a-f]{64}$/);
+        expect(next).toMatch(/^[A-Za-z0-9_-]{43}$/);
         expect(next).not.toBe(old);
         expect((await stores.tokens.validateToken(old, 'client-a')).valid).toBe(false);
         expect((await stores.tokens.validateToken(next!, 'client-a')).tokenData).toMatchObject({ user_id: 'user-1', scope: 'read write' });
@@ -157,7 +157,7 @@ export function describeStoreContract(backend: string, factory: ContractFactory)
         const { client } = await stores.clients.registerClient(CLIENT_REQUEST);
         const id = client!.client_id;
         expect(await stores.clients.isValidRedirectUri(id, 'https://app.example/callback')).toBe(true);
-        expect(await stores.clients.isValidRedirectUri(id, 'http://127.0.0.1:49152/cb')).toBe(true);
+        expect(await stores.clients.isValidRedirectUri(id, 'http://127.0.0.1:49152/callback')).toBe(true);
         expect(await stores.clients.isValidRedirectUri(id, 'https://app.example/other')).toBe(false);
         expect(await stores.clients.isValidRedirectUri('no-such-client', 'https://app.example/callback')).toBe(false);
       });

@@ -43,7 +43,7 @@ test('the testing entry exports the fault-injection seam: the real file system a
   expect(Object.keys(testing).sort()).toEqual(['nodeFileSystem', 'scryptKey']);
   expect(Object.isFrozen(testing.nodeFileSystem)).toBe(true);
   expect(Object.keys(testing.nodeFileSystem).sort()).toEqual(
-    ['chmod', 'close', 'fileMode', 'fsync', 'link', 'mkdir', 'open', 'readFile', 'readdir', 'realpath', 'rename', 'stat', 'unlink', 'write'],
+    ['chmod', 'close', 'fileMode', 'fsync', 'link', 'mkdir', 'open', 'readFile', 'readdir', 'realpath', 'rename', 'stat', 'unlink', 'utimes', 'write'],
   );
 });
 

@@ -59,8 +59,8 @@ test('no shipped file points at a source map', () => {
 
 test('the manifest: conditional exports with types first, CommonJS nested package, prepack builds, no bin, no invented URLs', () => {
   const exportsField = manifest.exports as Record<string, unknown>;
-  expect(Object.keys(exportsField)).toEqual(['.', './testing', './package.json']);
-  for (const [subpath, base] of [['.', 'index'], ['./testing', 'testing']] as const) {
+  expect(Object.keys(exportsField)).toEqual(['.', './testing', './redis', './package.json']);
+  for (const [subpath, base] of [['.', 'index'], ['./testing', 'testing'], ['./redis', 'redis/index']] as const) {
     expect(exportsField[subpath]).toEqual({
       import: { types: `./dist/${base}.d.ts`, default: `./dist/${base}.js` },
       require: { types: `./dist/cjs/${base}.d.ts`, default: `./dist/cjs/${base}.js` },

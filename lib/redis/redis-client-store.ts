@@ -2,7 +2,7 @@ import type { ClientRegistrationRequest, ClientRegistrationResult, ClientStoreCo
 import type { ClientStore } from '../stores/contract.js';
 import { isRegisteredRedirectUri, type RedirectUriPolicy } from '../stores/redirect-uri.js';
 import { isObject, isStringArray } from '../stores/store-file.js';
-import { clientFromRequest } from './client-registration.js';
+import { clientFromRequest } from '../stores/client-registration.js';
 import { isLookupId } from './input-checks.js';
 import { CLIENT, openRecord, sealRecord } from './record-codec.js';
 import type { RedisBackend } from './redis-backend.js';
@@ -34,7 +34,7 @@ export class RedisClientStore implements ClientStore {
     if ('success' in outcome) return outcome;
     const names = await this.#backend.names();
     const sealed = await sealRecord(this.#backend.encryption, outcome);
-    // NX: a random UUID never collides, but a write must never replace a client it did not read.
+    // NX: a random id never collides, but a write must never replace a client it did not read.
     const reply = await this.#backend.call(['SET', names.client(outcome.client_id), sealed, 'NX']);
     if (reply !== 'OK') throw new RedisRecordError('client', 'SET NX was not acknowledged');
     return { success: true, client: structuredClone(outcome) };

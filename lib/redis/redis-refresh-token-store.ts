@@ -113,7 +113,8 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
 
   #newRecord(clientId: string, userId: string, scope: string): RefreshToken {
     const createdAt = Date.now();
-    const token = randomBytes(32).toString('hex');
+    // The original's format, as the file store: 32 random bytes, base64url (43 characters).
+    const token = randomBytes(32).toString('base64url');
     return { token, client_id: clientId, user_id: userId, scope, created_at: createdAt, expires_at: createdAt + this.#expiryMs, rotated: false };
   }
 

@@ -1,11 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import type { EncryptionService } from '../encryption/encryption-service.js';
 import { InvalidArgumentError } from './store-errors.js';
-import { isRegisteredRedirectUri, redirectUrisProblem, type RedirectUriPolicy } from './redirect-uri.js';
-import {
-  isBoundedString, isBoundedStringArray, isOAuthClient, RECORD_LIMITS, type GrantType, type OAuthClient, type ResponseType, type TokenEndpointAuthMethod,
-} from './record-rules.js';
-import { isObject, isString, isStringArray } from './store-file.js';
+import { isRegisteredRedirectUri, type RedirectUriPolicy } from './redirect-uri.js';
+import { clientFromRequest } from './client-registration.js';
+import { isOAuthClient, type GrantType, type OAuthClient, type ResponseType, type TokenEndpointAuthMethod } from './record-rules.js';
+import { isObject, isStringArray } from './store-file.js';
 import type { StoreLogger } from './store-logger.js';
 import { StorePersistence } from './store-persistence.js';
 
@@ -53,14 +51,7 @@ export interface ClientRegistrationResult {
   errorDescription?: string;
 }
 
-const { maxStringLength, maxArrayLength } = RECORD_LIMITS;
-
-/** The original's client id format: `sage_` and 16 random bytes in hex. */
-const newClientId = (): string => `sage_${randomBytes(16).toString('hex')}`;
-
 const copyOf = (client: OAuthClient): OAuthClient => structuredClone(client);
-
-const refuse = (error: string, errorDescription: string): ClientRegistrationResult => ({ success: false, error, errorDescription });
 
 /**
  * Registered clients kept in memory and persisted as one encrypted file
@@ -121,38 +112,8 @@ export class PersistentClientStore {
    */
   async registerClient(request: ClientRegistrationRequest): Promise<ClientRegistrationResult> {
     this.#file.assertOpen('registerClient');
-    if (!isObject(request)) return refuse('invalid_client_metadata', 'the registration request must be a JSON object');
-    const { client_name: name, redirect_uris: uris } = request;
-    // The original's texts first; the record limits only then (the loader would refuse more).
-    if (!isString(name) || name.trim() === '') return refuse('invalid_client_metadata', 'client_name is required');
-    if (!isBoundedString(name)) return refuse('invalid_client_metadata', `client_name must be at most ${maxStringLength} characters`);
-    const uriProblem = redirectUrisProblem(uris, this.#policy);
-    if (uriProblem !== undefined) return refuse('invalid_redirect_uri', uriProblem);
-    if (!isBoundedStringArray(uris)) {
-      return refuse('invalid_redirect_uri', `redirect_uris must be at most ${maxArrayLength} strings of at most ${maxStringLength} characters`);
-    }
-    // `||`, not defaults: the original treats every empty value as absent.
-    const response_types = request.response_types || ['code'];
-    const grant_types = request.grant_types || ['authorization_code', 'refresh_token'];
-    const token_endpoint_auth_method = request.token_endpoint_auth_method || 'none';
-    if (!isBoundedStringArray(response_types) || !isBoundedStringArray(grant_types) || !isBoundedString(token_endpoint_auth_method)) {
-      return refuse(
-        'invalid_client_metadata',
-        `response_types and grant_types must be at most ${maxArrayLength} strings, token_endpoint_auth_method a string (strings of at most ${maxStringLength} characters)`,
-      );
-    }
-    const client: OAuthClient = {
-      client_id: newClientId(),
-      client_name: name,
-      redirect_uris: [...uris],
-      // The original stores what the client sent, literal unions or not; the loader's bounds hold.
-      response_types: [...response_types] as ResponseType[],
-      grant_types: [...grant_types] as GrantType[],
-      token_endpoint_auth_method: token_endpoint_auth_method as TokenEndpointAuthMethod,
-      client_id_issued_at: Math.floor(Date.now() / 1000),
-    };
-    // The checks above imply it; kept so no later edit can store what the loader refuses.
-    if (!isOAuthClient(client)) return refuse('invalid_client_metadata', 'the client metadata cannot be stored');
+    const client = clientFromRequest(request, this.#policy);
+    if ('success' in client) return client;
     this.#clients.set(client.client_id, client);
     await this.#persist(() => this.#clients.delete(client.client_id));
     return { success: true, client: copyOf(client) };
