@@ -112,7 +112,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     async stop() {
       current.kill('SIGKILL');
       await exited(current);
-      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
     },
   };
 }
