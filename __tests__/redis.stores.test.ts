@@ -81,6 +81,19 @@ describe('expiry is Redis\'s job: no sweeper', () => {
   });
 });
 
+test('cleanup forgets index entries of tokens Redis already expired, without counting them, and deletes rotated ones', async () => {
+  const backend = backendFor();
+  const tokens = new RedisRefreshTokenStore(backend, { expirySeconds: 3600 });
+  const names = await backend.names();
+  const [expiring, rotating, live] = await Promise.all([1, 2, 3].map(() => tokens.generateToken({ clientId: 'c', userId: 'u', scope: '' })));
+  const next = await tokens.rotateToken(rotating!, 'c');
+  await send(['PEXPIRE', names.token(expiring!), '1']);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  expect(await send(['SCARD', names.clientTokenIndex('c')])).toBe(4);
+  expect(await tokens.cleanup()).toBe(1);
+  expect(((await send(['SMEMBERS', names.clientTokenIndex('c')])) as string[]).sort()).toEqual([names.token(live!), names.token(next!)].sort());
+});
+
 describe('nothing secret in Redis in clear (NFR-4)', () => {
   test('no key name and no stored byte holds a session id, token, client id, user id, scope or client name', async () => {
     const backend = backendFor();

@@ -112,14 +112,17 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     async stop() {
       current.kill('SIGKILL');
       await exited(current);
-      fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
     },
   };
 }
 
-/** A connected node-redis client (the client's default protocol). */
-export async function connectClient(url: string) {
-  const client = createClient({ url, socket: { reconnectStrategy: (retries) => Math.min(50 * (retries + 1), 200) } });
+/**
+ * A connected node-redis client. `RESP` defaults to the client's default (3 in
+ * node-redis 6); 2 gives the reply shapes of ioredis and of node-redis 4 and 5.
+ */
+export async function connectClient(url: string, RESP?: 2 | 3) {
+  const client = createClient({ url, RESP, socket: { reconnectStrategy: (retries) => Math.min(50 * (retries + 1), 200) } });
   client.on('error', () => {
     // Reported through the commands that fail; without a listener node-redis would throw.
   });
