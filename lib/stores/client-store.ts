@@ -74,16 +74,19 @@ export class PersistentClientStore {
     this.#file = new StorePersistence(
       encryptionService,
       storagePath,
-      { name: 'clients', field: 'clients', defaultFileName: 'oauth_clients.enc', isRecord: isOAuthClient, records: () => this.#clients.values() },
+      { name: 'clients', field: 'clients', defaultFileName: 'oauth_clients.enc', isRecord: isOAuthClient, idOf: (client) => client.client_id, records: this.#clients },
       config.logger,
     );
   }
 
-  /** Replaces the clients in memory with the file's. */
+  /**
+   * Reads the file under its locks: the clients in memory become the file's,
+   * with this store's unsaved changes on top. Not needed for correctness
+   * (every save merges, every lookup reads fresh): it surfaces a bad file at
+   * start-up and warms the memory.
+   */
   async loadFromStorage(): Promise<void> {
-    const records = await this.#file.load();
-    this.#clients.clear();
-    for (const record of records) this.#clients.set(record.client_id, copyOf(record));
+    await this.#file.load();
   }
 
   /**
@@ -112,22 +115,24 @@ export class PersistentClientStore {
       client_id_issued_at: Math.floor(Date.now() / 1000),
     };
     this.#clients.set(client.client_id, client);
-    await this.#persist(() => this.#clients.delete(client.client_id));
+    await this.#persist(client.client_id, () => this.#clients.delete(client.client_id));
     return { success: true, client: copyOf(client) };
   }
 
   /** The client, or null. */
   async getClient(clientId: string): Promise<OAuthClient | null> {
+    await this.#file.refresh();
     const client = this.#clients.get(clientId);
     return client === undefined ? null : copyOf(client);
   }
 
   /** Removes the client, resolving `true` once that is on disk, or `false` if there was none. */
   async deleteClient(clientId: string): Promise<boolean> {
+    await this.#file.refresh();
     const client = this.#clients.get(clientId);
     if (client === undefined) return false;
     this.#clients.delete(clientId);
-    await this.#persist(() => {
+    await this.#persist(clientId, () => {
       if (!this.#clients.has(clientId)) this.#clients.set(clientId, client);
     });
     return true;
@@ -135,13 +140,24 @@ export class PersistentClientStore {
 
   /** Whether `redirectUri` is registered for the client (loopback callbacks match on any port, RFC 8252 §7.3). */
   async isValidRedirectUri(clientId: string, redirectUri: string): Promise<boolean> {
+    await this.#file.refresh();
     const client = this.#clients.get(clientId);
     return client !== undefined && client.redirect_uris.some((registered) => matchesRegisteredRedirectUri(registered, redirectUri));
   }
 
   /** Resolves once every change made before the call is on disk; rejects with the write's error. */
   flush(): Promise<void> {
-    return this.#file.saves.save();
+    return this.#file.flush();
+  }
+
+  /** Saves what is pending and folds the journal into the store file, which then alone holds every client. */
+  close(): Promise<void> {
+    return this.#file.close();
+  }
+
+  /** Whether a change made through this store is not yet on disk. */
+  get hasUnsavedChanges(): boolean {
+    return this.#file.hasUnsavedChanges;
   }
 
   /** Clients held. */
@@ -150,14 +166,14 @@ export class PersistentClientStore {
   }
 
   /** Saves; on failure undoes the change in memory and rethrows (NFR-8). */
-  async #persist(undo: () => void): Promise<void> {
-    this.#file.saves.markChanged();
+  async #persist(clientId: string, undo: () => void): Promise<void> {
+    this.#file.changed(clientId);
     try {
       await this.#file.saves.save();
     } catch (error) {
       undo();
       // A later save may already hold the undone change; the next one must overwrite it.
-      this.#file.saves.markChanged();
+      this.#file.changed(clientId);
       throw error;
     }
   }

@@ -62,18 +62,27 @@ export class PersistentRefreshTokenStore {
     this.#file = new StorePersistence(
       encryptionService,
       storagePath,
-      { name: 'refresh-tokens', field: 'tokens', defaultFileName: 'oauth_refresh_tokens.enc', isRecord: isRefreshToken, records: () => this.#tokens.values() },
+      { name: 'refresh-tokens', field: 'tokens', defaultFileName: 'oauth_refresh_tokens.enc', isRecord: isRefreshToken, idOf: (record) => record.token, records: this.#tokens },
       config.logger,
     );
     this.#debouncer = new Debouncer(config.saveDebounceMs ?? 1000, config.maxSaveWaitMs ?? 5000, () => this.#saveInBackground());
   }
 
-  /** Replaces the tokens in memory with the file's, dropping expired ones. */
+  /**
+   * Reads the file under its locks: the tokens in memory become the file's,
+   * with this store's unsaved changes on top; expired tokens are dropped (and
+   * dropped from the file with the next save). Not needed for correctness
+   * (every save merges, every lookup reads fresh): it surfaces a bad file at
+   * start-up and warms the memory.
+   */
   async loadFromStorage(): Promise<void> {
-    const records = await this.#file.load();
+    await this.#file.load();
     const now = Date.now();
-    this.#tokens.clear();
-    for (const record of records) if (record.expires_at > now) this.#tokens.set(record.token, { ...record });
+    for (const [token, record] of this.#tokens) {
+      if (record.expires_at > now) continue;
+      this.#tokens.delete(token);
+      this.#file.tidied(token);
+    }
   }
 
   /**
@@ -84,44 +93,80 @@ export class PersistentRefreshTokenStore {
     return this.#file.saves.save();
   }
 
-  /** Issues a token (32 random bytes, hex) for the client and user. */
-  async generateToken(options: { clientId: string; userId: string; scope: string }): Promise<string> {
-    return this.#issue(options.clientId, options.userId, options.scope);
+  /** Saves what is pending and folds the journal into the store file, which then alone holds every token. */
+  close(): Promise<void> {
+    this.#debouncer.cancel();
+    return this.#file.close();
   }
 
-  /** Valid when the token exists, belongs to `clientId`, has not expired and was not rotated; else `invalid_grant`. */
+  /** Whether a change made through this store is not yet on disk. */
+  get hasUnsavedChanges(): boolean {
+    return this.#file.hasUnsavedChanges;
+  }
+
+  /** Issues a token (32 random bytes, hex) for the client and user. */
+  async generateToken(options: { clientId: string; userId: string; scope: string }): Promise<string> {
+    const token = this.#issue(options.clientId, options.userId, options.scope);
+    this.#debouncer.schedule();
+    return token;
+  }
+
+  /**
+   * Valid when the token exists, belongs to `clientId`, has not expired and
+   * was not rotated; else `invalid_grant`. Reads fresh: a token rotated or
+   * revoked by another instance or process is invalid here. An expired token
+   * is removed (saved with the next debounced save), as the original does.
+   */
   async validateToken(token: string, clientId: string): Promise<TokenValidation> {
-    const record = this.#usable(token, clientId);
-    return record === undefined ? { ...INVALID } : { valid: true, tokenData: { ...record } };
+    await this.#file.refresh();
+    const record = this.#tokens.get(token);
+    if (record !== undefined && !record.rotated && record.expires_at <= Date.now()) {
+      this.#tokens.delete(token);
+      this.#changed(token);
+      return { ...INVALID };
+    }
+    const usable = this.#usable(token, clientId);
+    return usable === undefined ? { ...INVALID } : { valid: true, tokenData: { ...usable } };
   }
 
   /**
    * Replaces a valid token with a new one for the same client, user and scope;
-   * the old one is marked `rotated` and no longer validates. Atomic: the check
-   * and the swap run without an await between them, so of two concurrent
-   * rotations of one token exactly one gets the new token and the other `null`.
+   * the old one is marked `rotated` and no longer validates. A transaction
+   * under the file's in-process and cross-process locks: of any number of
+   * concurrent rotations of one token, in any number of store instances or
+   * processes, exactly one gets the new token and the others `null`; it
+   * resolves once both tokens are on disk.
    */
   async rotateToken(token: string, clientId: string): Promise<string | null> {
-    const record = this.#usable(token, clientId);
-    if (record === undefined) return null;
-    record.rotated = true;
-    return this.#issue(record.client_id, record.user_id, record.scope);
+    return this.#file.transaction(() => {
+      const record = this.#usable(token, clientId);
+      if (record === undefined) return null;
+      // A new object, never a mutation: a checkpoint may be serialising the old one.
+      this.#tokens.set(token, { ...record, rotated: true });
+      this.#file.changed(token);
+      return this.#issue(record.client_id, record.user_id, record.scope);
+    });
   }
 
-  /** Removes the token, if present. */
+  /** Removes the token, if present; resolves once the removal is on disk (a transaction, like rotateToken). */
   async revokeToken(token: string): Promise<void> {
-    if (this.#tokens.delete(token)) this.#changed();
+    await this.#file.transaction(() => {
+      if (this.#tokens.delete(token)) this.#file.changed(token);
+    });
   }
 
-  /** Removes every token of the client. */
+  /** Removes every token of the client, as seen in the file; resolves once that is on disk. */
   async revokeAllForClient(clientId: string): Promise<void> {
-    this.#removeWhere((record) => record.client_id === clientId);
+    await this.#file.transaction(() => this.#removeWhere((record) => record.client_id === clientId));
   }
 
-  /** Removes expired and rotated tokens; resolves with how many went. */
+  /** Removes expired and rotated tokens; resolves with how many went (saved with the next debounced save). */
   async cleanup(): Promise<number> {
+    await this.#file.refresh();
     const now = Date.now();
-    return this.#removeWhere((record) => record.rotated || record.expires_at <= now);
+    const removed = this.#removeWhere((record) => record.rotated || record.expires_at <= now);
+    if (removed > 0) this.#debouncer.schedule();
+    return removed;
   }
 
   /**
@@ -129,9 +174,10 @@ export class PersistentRefreshTokenStore {
    * queued; resolves once every change made before the call is on disk.
    * Rejects with the write's error if it cannot be written.
    */
-  flush(): Promise<void> {
+  async flush(): Promise<void> {
     this.#debouncer.cancel();
-    return this.saveToStorage();
+    await this.saveToStorage();
+    await this.#file.ensureFile();
   }
 
   /** Tokens held, and how many of them have expired or were rotated. */
@@ -150,7 +196,7 @@ export class PersistentRefreshTokenStore {
     const createdAt = Date.now();
     const token = randomBytes(32).toString('hex');
     this.#tokens.set(token, { token, client_id: clientId, user_id: userId, scope, created_at: createdAt, expires_at: createdAt + this.#expiryMs, rotated: false });
-    this.#changed();
+    this.#file.changed(token);
     return token;
   }
 
@@ -165,14 +211,14 @@ export class PersistentRefreshTokenStore {
     for (const [token, record] of this.#tokens) {
       if (!predicate(record)) continue;
       this.#tokens.delete(token);
+      this.#file.changed(token);
       removed += 1;
     }
-    if (removed > 0) this.#changed();
     return removed;
   }
 
-  #changed(): void {
-    this.#file.saves.markChanged();
+  #changed(token: string): void {
+    this.#file.changed(token);
     this.#debouncer.schedule();
   }
 

@@ -47,18 +47,27 @@ export class PersistentSessionStore {
     this.#file = new StorePersistence(
       encryptionService,
       storagePath,
-      { name: 'sessions', field: 'sessions', defaultFileName: 'oauth_sessions.enc', isRecord: isUserSession, records: () => this.#sessions.values() },
+      { name: 'sessions', field: 'sessions', defaultFileName: 'oauth_sessions.enc', isRecord: isUserSession, idOf: (session) => session.sessionId, records: this.#sessions },
       options.logger,
     );
   }
 
-  /** Replaces the sessions in memory with the file's, dropping expired ones and keeping the newest `maxSessions`. */
+  /**
+   * Reads the file under its locks: the sessions in memory become the file's,
+   * with this store's unsaved changes on top; expired sessions and all but the
+   * newest `maxSessions` are dropped (and dropped from the file with the next save).
+   * Not needed for correctness (every save merges, every lookup reads fresh):
+   * it surfaces a bad file at start-up and warms the memory.
+   */
   async loadFromStorage(): Promise<void> {
-    const records = await this.#file.load();
+    await this.#file.load();
     const now = Date.now();
-    const live = records.filter((session) => session.expiresAt > now).sort((a, b) => a.createdAt - b.createdAt);
+    const all = [...this.#sessions.values()].sort((a, b) => a.createdAt - b.createdAt);
+    const live = all.filter((session) => session.expiresAt > now).slice(-this.#maxSessions);
+    const kept = new Set(live);
     this.#sessions.clear();
-    for (const session of live.slice(-this.#maxSessions)) this.#sessions.set(session.sessionId, { ...session });
+    for (const session of live) this.#sessions.set(session.sessionId, session);
+    for (const session of all) if (!kept.has(session)) this.#file.tidied(session.sessionId);
   }
 
   /** Creates a session with a random 64-hex-digit id; saves in the background. */
@@ -66,22 +75,26 @@ export class PersistentSessionStore {
     const createdAt = Date.now();
     const session: UserSession = { sessionId: randomBytes(32).toString('hex'), userId, createdAt, expiresAt: createdAt + this.#expiryMs };
     this.#sessions.set(session.sessionId, session);
+    this.#file.changed(session.sessionId);
     // A Map iterates in insertion order, and sessions are inserted oldest first.
     for (const oldest of this.#sessions.keys()) {
       if (this.#sessions.size <= this.#maxSessions) break;
       this.#sessions.delete(oldest);
+      this.#file.changed(oldest);
     }
-    this.#changed();
+    this.#saveInBackground();
     return { ...session };
   }
 
   /** The session, or null when unknown or expired; an expired one is removed (saved in the background). */
   getSession(sessionId: string): UserSession | null {
+    // Fresh read (issue 9): another instance or process may have created or deleted it.
+    this.#file.refreshSync();
     const session = this.#sessions.get(sessionId);
     if (session === undefined) return null;
     if (session.expiresAt <= Date.now()) {
       this.#sessions.delete(sessionId);
-      this.#changed();
+      this.#changed(sessionId);
       return null;
     }
     return { ...session };
@@ -89,7 +102,7 @@ export class PersistentSessionStore {
 
   /** Removes the session, if present; saves in the background. */
   deleteSession(sessionId: string): void {
-    if (this.#sessions.delete(sessionId)) this.#changed();
+    if (this.#sessions.delete(sessionId)) this.#changed(sessionId);
   }
 
   /**
@@ -98,7 +111,17 @@ export class PersistentSessionStore {
    * written (a later flush retries).
    */
   flush(): Promise<void> {
-    return this.#file.saves.save();
+    return this.#file.flush();
+  }
+
+  /** Saves what is pending and folds the journal into the store file, which then alone holds every session. */
+  close(): Promise<void> {
+    return this.#file.close();
+  }
+
+  /** Whether a change made through this store is not yet on disk. */
+  get hasUnsavedChanges(): boolean {
+    return this.#file.hasUnsavedChanges;
   }
 
   /** Sessions held, and how many of them have expired but were not yet removed. */
@@ -109,8 +132,12 @@ export class PersistentSessionStore {
     return { count: this.#sessions.size, expiredCount };
   }
 
-  #changed(): void {
-    this.#file.saves.markChanged();
+  #changed(sessionId: string): void {
+    this.#file.changed(sessionId);
+    this.#saveInBackground();
+  }
+
+  #saveInBackground(): void {
     this.#file.saves.saveInBackground((error) =>
       this.#file.reportFailedSave(error, 'background save of the session store failed; the next flush() retries it'),
     );
