@@ -2,10 +2,13 @@
  * Issue 3, behaviour 6: the first write to a directory removes temp files of
  * writers that no longer exist, and never a live process's temp file nor a
  * file of any other naming. Real child processes supply the pids.
+ * Issue 10, defect 1: never a temp file younger than TEMP_SWEEP_MIN_AGE_MS,
+ * whatever its pid looks like (pids are per PID namespace).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { EncryptionService } from '../lib/encryption/encryption-service.js';
+import { DirectorySweeper, TEMP_SWEEP_MIN_AGE_MS } from '../lib/files/temp-sweep.js';
 import { capturingLogger, exited, faultySeam, fsError, makeTempDir, removeTempDir, spawnNode } from './fixtures/encryption/helpers.js';
 
 let dir: string;
@@ -19,8 +22,17 @@ async function deadPid(): Promise<number> {
   return child.pid!;
 }
 
+/** Leftovers last written `ageMs` ago: by default old enough to be swept, if their writer is gone. */
+function touchAged(ageMs: number, ...names: string[]): void {
+  const when = (Date.now() - ageMs) / 1000;
+  for (const name of names) {
+    fs.writeFileSync(path.join(dir, name), 'leftover');
+    fs.utimesSync(path.join(dir, name), when, when);
+  }
+}
+
 function touch(...names: string[]): void {
-  for (const name of names) fs.writeFileSync(path.join(dir, name), 'leftover');
+  touchAged(TEMP_SWEEP_MIN_AGE_MS + 60_000, ...names);
 }
 
 async function createService(seam = faultySeam()) {
@@ -38,7 +50,6 @@ describe('behaviour 6: temp files of crashed writers are swept on the first writ
       const removable = [`sessions.enc.${dead}.1.0123456789ab.tmp`, `clients.enc.${dead}.42.ba9876543210.tmp`];
       const kept = [
         `sessions.enc.${live.pid}.1.0123456789ab.tmp`,
-        `sessions.enc.${process.pid}.7.0123456789ab.tmp`,
         'sessions.enc.tmp',
         `sessions.enc.${dead}.1.xyz.tmp`,
         `sessions.enc.${dead}.1.0123456789AB.tmp`,
@@ -47,6 +58,10 @@ describe('behaviour 6: temp files of crashed writers are swept on the first writ
         'notes.txt',
       ];
       touch(...removable, ...kept);
+      // This process's own pid, written since it started: a sibling instance's save in flight.
+      const sibling = `sessions.enc.${process.pid}.7.0123456789ab.tmp`;
+      touchAged(5, sibling);
+      kept.push(sibling);
       const { service, lines } = await createService();
       await service.encryptToFile('data', path.join(dir, 'sessions.enc'));
       expect(fs.readdirSync(dir).sort()).toEqual([...kept, 'sessions.enc'].sort());
@@ -71,6 +86,8 @@ describe('behaviour 6: temp files of crashed writers are swept on the first writ
     const sub = path.join(dir, 'sub');
     fs.mkdirSync(sub);
     fs.writeFileSync(path.join(sub, `c.enc.${dead}.1.0123456789ab.tmp`), '');
+    const old = (Date.now() - TEMP_SWEEP_MIN_AGE_MS - 60_000) / 1000;
+    fs.utimesSync(path.join(sub, `c.enc.${dead}.1.0123456789ab.tmp`), old, old);
     await service.encryptToFile('4', path.join(sub, 'c.enc'));
     expect(fs.readdirSync(sub)).toEqual(['c.enc']);
     expect(seam.calls.get('readdir')).toBe(2);
@@ -108,5 +125,68 @@ describe('behaviour 6: temp files of crashed writers are swept on the first writ
     await service.encryptToFile('data', path.join(dir, 'new', 'a.enc'));
     expect(fs.readdirSync(path.join(dir, 'new'))).toEqual(['a.enc']);
     expect(lines.filter((line) => line.level !== 'info' || line.message.startsWith('swept'))).toEqual([]);
+  });
+});
+
+describe('issue 10, defect 1: the age decides, pid liveness only adds caution', () => {
+  test('a dead-looking pid’s temp file younger than 10 minutes is kept: its writer may live in another PID namespace', async () => {
+    const dead = await deadPid();
+    const inFlight = `sessions.enc.${dead}.1.0123456789ab.tmp`;
+    const almost = `clients.enc.${dead}.2.0123456789ab.tmp`;
+    const abandoned = `tokens.enc.${dead}.3.0123456789ab.tmp`;
+    touchAged(5, inFlight);
+    touchAged(TEMP_SWEEP_MIN_AGE_MS - 5000, almost);
+    touchAged(TEMP_SWEEP_MIN_AGE_MS + 5000, abandoned);
+    const { service } = await createService();
+    await service.encryptToFile('data', path.join(dir, 'sessions.enc'));
+    expect(fs.readdirSync(dir).sort()).toEqual([almost, 'sessions.enc', inFlight].sort());
+  });
+
+  test('an old temp file of a live pid is still kept (liveness adds caution)', async () => {
+    const live = spawnNode('setInterval(() => {}, 1000)');
+    try {
+      const name = `sessions.enc.${live.pid}.1.0123456789ab.tmp`;
+      touchAged(TEMP_SWEEP_MIN_AGE_MS * 6, name);
+      const { service } = await createService();
+      await service.encryptToFile('data', path.join(dir, 'sessions.enc'));
+      expect(fs.readdirSync(dir).sort()).toEqual(['sessions.enc', name].sort());
+    } finally {
+      live.kill();
+      await exited(live);
+    }
+  });
+
+  test('the temp file of a save in flight in another namespace survives a rival’s first save, and its rename succeeds', async () => {
+    // What the review reproduced with `unshare --pid`: A's temp file carries a pid that is dead here.
+    const dead = await deadPid();
+    const temp = path.join(dir, `sessions.enc.${dead}.1.0123456789ab.tmp`);
+    fs.writeFileSync(temp, 'A is writing this');
+    const { service } = await createService();
+    await service.encryptToFile('B', path.join(dir, 'other.enc'));
+    expect(() => fs.renameSync(temp, path.join(dir, 'sessions.enc'))).not.toThrow();
+  });
+});
+
+describe('issue 10, defect 4: the sweeper remembers a bounded number of directories', () => {
+  test('past its capacity it forgets the least recently used directory, and sweeps it again when it comes back', async () => {
+    const seam = faultySeam();
+    const sweeper = new DirectorySweeper(seam.fileSystem, () => undefined, 3);
+    const directories = ['a', 'b', 'c', 'd'].map((name) => path.join(dir, name));
+    for (const directory of directories.slice(0, 3)) await sweeper.sweepOnce(directory);
+    await sweeper.sweepOnce(directories[0]!); // a is now the most recent; b the least
+    await sweeper.sweepOnce(directories[3]!);
+    expect(sweeper.size).toBe(3);
+    expect(seam.calls.get('readdir')).toBe(4);
+    await sweeper.sweepOnce(directories[0]!);
+    expect(seam.calls.get('readdir')).toBe(4);
+    await sweeper.sweepOnce(directories[1]!);
+    expect(seam.calls.get('readdir')).toBe(5);
+    expect(sweeper.size).toBe(3);
+  });
+
+  test('200,000 distinct directories leave at most the default capacity remembered', async () => {
+    const sweeper = new DirectorySweeper({ ...faultySeam().fileSystem, readdir: async () => [] }, () => undefined);
+    for (let i = 0; i < 200_000; i += 1) await sweeper.sweepOnce(`/nonexistent/${i}`);
+    expect(sweeper.size).toBeLessThanOrEqual(1024);
   });
 });

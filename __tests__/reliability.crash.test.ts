@@ -11,6 +11,7 @@ import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { EncryptionService } from '../lib/encryption/encryption-service.js';
+import { TEMP_SWEEP_MIN_AGE_MS } from '../lib/files/temp-sweep.js';
 import { parseSnapshot, requireBuild, startFixture, tempFilesIn } from './helpers/reliability-harness.js';
 import { makeTempDir, removeTempDir } from './helpers/store-harness.js';
 
@@ -87,6 +88,9 @@ describe('a writer killed with SIGKILL mid-save (part 1, NFR-6)', () => {
       });
       if (deadTemps.length > 0) killsMidWrite += 1;
       onDiskSeq = snapshot.seq;
+      // The sweep takes only temp files older than its minimum age (issue 10): let the dead writer's leftovers age.
+      const abandoned = (Date.now() - TEMP_SWEEP_MIN_AGE_MS - 60_000) / 1000;
+      for (const { name } of deadTemps) fs.utimesSync(path.join(dir, name), abandoned, abandoned);
     }
 
     // A last writer that exits normally: its first save sweeps the last dead writer's temp files.
@@ -108,7 +112,7 @@ describe('a writer restarted under the pid of the one that crashed (part 1)', ()
     await service.initialize();
     const leftover = path.join(dir, `state.enc.${process.pid}.7.0123456789ab.tmp`);
     fs.writeFileSync(leftover, 'a predecessor crashed here');
-    const beforeStart = new Date(performance.timeOrigin - 60_000);
+    const beforeStart = new Date(Math.min(performance.timeOrigin, Date.now() - TEMP_SWEEP_MIN_AGE_MS) - 60_000);
     fs.utimesSync(leftover, beforeStart, beforeStart);
     await service.encryptToFile('fresh', path.join(dir, 'state.enc'));
     expect(fs.readdirSync(dir)).toEqual(['state.enc']);

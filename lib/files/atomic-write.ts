@@ -36,8 +36,9 @@ export async function writeFileAtomic(fs: FileSystem, target: string, data: Uint
  * Writes `data` to a fresh temp file beside `target`, then publishes it:
  * 'rename' replaces the target; 'link' creates it exclusively (EEXIST when it
  * exists) and then drops the temp name. When durable, the file is fsynced
- * before and its directory after. Any failure before the publish removes the
- * temp file and rethrows the original error.
+ * before and its directory after. Directories it has to create get their
+ * parents fsynced when `isDirectoryDurable` (default: `isDurable`). Any
+ * failure before the publish removes the temp file and rethrows the original error.
  */
 export async function publishTempFile(
   fs: FileSystem,
@@ -45,9 +46,10 @@ export async function publishTempFile(
   data: Uint8Array,
   how: 'rename' | 'link',
   isDurable: boolean,
+  isDirectoryDurable = isDurable,
 ): Promise<void> {
   const temp = tempPathFor(target);
-  let handle: FileHandle | undefined = await openExclusive(fs, temp);
+  let handle: FileHandle | undefined = await openExclusive(fs, temp, isDirectoryDurable);
   try {
     await fs.chmod(handle, FILE_MODE);
     await fs.write(handle, data);
@@ -70,13 +72,29 @@ export async function publishTempFile(
 }
 
 /** Creates `file` with `wx` and 0600, creating its directory on ENOENT. */
-async function openExclusive(fs: FileSystem, file: string): Promise<FileHandle> {
+async function openExclusive(fs: FileSystem, file: string, isDirectoryDurable: boolean): Promise<FileHandle> {
   try {
     return await fs.open(file, 'wx', FILE_MODE);
   } catch (error) {
     if (errorCode(error) !== 'ENOENT') throw error;
-    await fs.mkdir(path.dirname(file), DIRECTORY_MODE);
+    await makeDirectory(fs, path.dirname(file), isDirectoryDurable);
     return await fs.open(file, 'wx', FILE_MODE);
+  }
+}
+
+/**
+ * Creates `directory` with its missing parents (0700). When durable, fsyncs
+ * the parent of each directory it created: a new directory's entry lives in
+ * its parent, and without that fsync a power loss can take the directory
+ * (with the key and data written into it) away again.
+ */
+export async function makeDirectory(fs: FileSystem, directory: string, isDurable: boolean): Promise<void> {
+  const first = await fs.mkdir(directory, DIRECTORY_MODE);
+  // undefined: it existed already (another process made it, and owes the fsync) or a seam does not say.
+  if (!isDurable || typeof first !== 'string') return;
+  for (let created = directory; ; created = path.dirname(created)) {
+    await syncDirectory(fs, path.dirname(created));
+    if (created === first || path.dirname(created) === created) return;
   }
 }
 

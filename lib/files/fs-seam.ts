@@ -25,13 +25,15 @@ export interface FileSystem {
   /** Hard link; fails with EEXIST when `to` exists (the exclusive publish of a key file). */
   link(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
-  /** Creates the directory and any missing parents with `mode`. */
-  mkdir(path: string, mode: number): Promise<void>;
+  /** Creates the directory and any missing parents with `mode`; resolves to the first directory it created, if any. */
+  mkdir(path: string, mode: number): Promise<string | undefined>;
   /** Reads a whole file as UTF-8. */
   readFile(path: string): Promise<string>;
   readdir(path: string): Promise<string[]>;
-  /** lstat, reduced to what the temp-file sweep needs. */
+  /** lstat, reduced to what the temp-file sweep and the process lock need. */
   stat(path: string): Promise<{ mtimeMs: number }>;
+  /** Sets a file's access and modification time (the process lock's heartbeat). */
+  utimes(path: string, timeMs: number): Promise<void>;
   /** The physical path, resolving symlinks and `..` as the kernel does. */
   realpath(path: string): Promise<string>;
 }
@@ -48,12 +50,11 @@ export const nodeFileSystem: Readonly<FileSystem> = Object.freeze({
   rename: (from: string, to: string) => fsp.rename(from, to),
   link: (from: string, to: string) => fsp.link(from, to),
   unlink: (path: string) => fsp.unlink(path),
-  mkdir: async (path: string, mode: number) => {
-    await fsp.mkdir(path, { recursive: true, mode });
-  },
+  mkdir: (path: string, mode: number) => fsp.mkdir(path, { recursive: true, mode }),
   readFile: (path: string) => fsp.readFile(path, 'utf8'),
   readdir: (path: string) => fsp.readdir(path),
   stat: (path: string) => fsp.lstat(path),
+  utimes: (path: string, timeMs: number) => fsp.utimes(path, timeMs / 1000, timeMs / 1000),
   realpath: (path: string) => fsp.realpath(path),
 });
 

@@ -1,9 +1,12 @@
 /**
  * Removes temp files that crashed writers left behind. Only files of this
- * library's naming (see temp-name.ts) whose writer is gone are removed: a
- * live process's temp file may be about to be renamed. A file carrying this
- * process's own pid was left by a predecessor under the same pid (a
- * container's PID 1 restarting) exactly when it is older than this process.
+ * library's naming (see temp-name.ts) are candidates, and only once they are
+ * old: a live writer's temp file is milliseconds to seconds old and may be
+ * about to be renamed, an abandoned one is minutes old. The age decides;
+ * pid liveness only adds caution (pids are per PID namespace: a writer in
+ * another container looks dead from here). A file carrying this process's
+ * own pid was left by a predecessor under the same pid (a container's PID 1
+ * restarting) only if it is older than this process.
  */
 import path from 'node:path';
 import { errorCode, type FileSystem } from './fs-seam.js';
@@ -29,9 +32,17 @@ export function isProcessAlive(pid: number): boolean {
 }
 
 /**
- * Sweeps `directory` once. A missing directory has nothing to sweep. Caveat:
- * pids are per PID namespace, so processes in different containers must not
- * share one directory.
+ * The youngest a temp file may be and still be swept: 10 minutes since its
+ * last write. Far above any write's duration, including a snapshot written
+ * ahead of a rename that waits for the cross-process lock.
+ */
+export const TEMP_SWEEP_MIN_AGE_MS = 10 * 60 * 1000;
+
+/**
+ * Sweeps `directory` once. A missing directory has nothing to sweep. A temp
+ * file is removed only when its mtime is at least {@link TEMP_SWEEP_MIN_AGE_MS}
+ * old AND its writer is gone: its pid is not alive here, or it is this
+ * process's pid and the file predates this process.
  */
 export async function sweepTempFiles(fs: FileSystem, directory: string, isAlive = isProcessAlive): Promise<SweepResult> {
   const result: SweepResult = { removed: [], failed: [] };
@@ -46,7 +57,9 @@ export async function sweepTempFiles(fs: FileSystem, directory: string, isAlive 
     const pid = tempFileOwner(name);
     if (pid === undefined) continue;
     const file = path.join(directory, name);
-    if (pid === process.pid ? !(await predatesThisProcess(fs, file)) : isAlive(pid)) continue;
+    const mtimeMs = await mtimeOf(fs, file);
+    if (mtimeMs === undefined || Date.now() - mtimeMs < TEMP_SWEEP_MIN_AGE_MS) continue;
+    if (pid === process.pid ? !predatesThisProcess(mtimeMs) : isAlive(pid)) continue;
     try {
       await fs.unlink(file);
       result.removed.push(name);
@@ -65,31 +78,49 @@ export async function sweepTempFiles(fs: FileSystem, directory: string, isAlive 
  */
 const TIMESTAMP_SLACK_MS = 2000;
 
-/** Whether `file` was last written before this process started, so no writer in this process can own it. */
-async function predatesThisProcess(fs: FileSystem, file: string): Promise<boolean> {
+/** Whether a file last written at `mtimeMs` predates this process, so no writer in this process can own it. */
+function predatesThisProcess(mtimeMs: number): boolean {
+  return mtimeMs < performance.timeOrigin - TIMESTAMP_SLACK_MS;
+}
+
+/** The file's mtime, or undefined when it cannot be read (gone already: nothing to do). */
+async function mtimeOf(fs: FileSystem, file: string): Promise<number | undefined> {
   try {
-    return (await fs.stat(file)).mtimeMs < performance.timeOrigin - TIMESTAMP_SLACK_MS;
+    return (await fs.stat(file)).mtimeMs;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
 /** A sweep's result, or the error that stopped it (readdir failed). */
 export type SweepOutcome = SweepResult | { readonly error: unknown };
 
+/** How many directories a sweeper remembers as swept; the least recently used is forgotten first. */
+export const SWEPT_DIRECTORIES_REMEMBERED = 1024;
+
 /**
  * Sweeps each directory once per instance, on first use. Concurrent first
  * uses of one directory share one sweep. A sweep never fails the caller:
- * its outcome, failures included, goes to `report`.
+ * its outcome, failures included, goes to `report`. Memory is bounded: past
+ * `capacity` directories the least recently used one is forgotten, and is
+ * swept again (one readdir) if it is used again.
  */
 export class DirectorySweeper {
   readonly #fs: FileSystem;
   readonly #report: (directory: string, outcome: SweepOutcome) => void;
+  readonly #capacity: number;
+  /** Insertion order is recency order: a hit is deleted and set again. */
   readonly #sweeps = new Map<string, Promise<void>>();
 
-  constructor(fs: FileSystem, report: (directory: string, outcome: SweepOutcome) => void) {
+  constructor(fs: FileSystem, report: (directory: string, outcome: SweepOutcome) => void, capacity = SWEPT_DIRECTORIES_REMEMBERED) {
     this.#fs = fs;
     this.#report = report;
+    this.#capacity = capacity;
+  }
+
+  /** How many directories are remembered (at most the capacity). */
+  get size(): number {
+    return this.#sweeps.size;
   }
 
   /** Resolves once `directory` has been swept (at once after the first time); never rejects. */
@@ -100,8 +131,12 @@ export class DirectorySweeper {
         (result) => this.#report(directory, result),
         (error: unknown) => this.#report(directory, { error }),
       );
-      this.#sweeps.set(directory, sweep);
+    } else {
+      this.#sweeps.delete(directory);
     }
+    this.#sweeps.set(directory, sweep);
+    // Forgetting a sweep still running is harmless: its callers hold the promise.
+    if (this.#sweeps.size > this.#capacity) this.#sweeps.delete(this.#sweeps.keys().next().value!);
     return sweep;
   }
 }

@@ -1,0 +1,71 @@
+/**
+ * Issue 9, item 2 and its proof: the cross-process lock between real
+ * processes (fixture files-lock-worker.mjs, on the BUILT dist/).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { requireBuild, runFixture, startFixture, type RunningChild } from './helpers/reliability-harness.js';
+import { makeTempDir, removeTempDir } from './helpers/store-harness.js';
+
+const WORKER = 'files-lock-worker.mjs';
+const STALE_MS = 1000;
+
+let dir: string;
+let target: string;
+beforeAll(() => requireBuild());
+beforeEach(() => {
+  dir = makeTempDir();
+  target = path.join(dir, 'state.json');
+});
+afterEach(() => removeTempDir(dir));
+
+describe('process lock across processes, FR-2 / issue 9 item 2', () => {
+  test('four processes incrementing one counter file under the lock lose no increment', async () => {
+    fs.writeFileSync(target, '0');
+    const runs = [1, 2, 3, 4].map(() => runFixture(WORKER, ['increment', target, '50', String(STALE_MS)], { timeoutMs: 60_000 }));
+    const exits = await Promise.all(runs);
+    for (const exit of exits) expect({ code: exit.code, stderr: exit.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(fs.readFileSync(target, 'utf8')).toBe('200');
+    expect(fs.existsSync(`${target}.lock`)).toBe(false);
+  });
+
+  test('a holder SIGKILLed mid-critical-section blocks the others until its entry is stale, not longer; the file stays whole', async () => {
+    fs.writeFileSync(target, JSON.stringify({ seq: 0, sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855', body: '' }));
+    const locked = lineSeen('locked');
+    const holder = startFixture(WORKER, ['hold', target, String(STALE_MS)], { timeoutMs: 30_000, onLine: locked.onLine });
+    await locked.seen;
+    const waitingSeen = [lineSeen('waiting'), lineSeen('waiting')];
+    const waiters: RunningChild[] = waitingSeen.map((seen) => startFixture(WORKER, ['wait', target, String(STALE_MS)], { timeoutMs: 30_000, onLine: seen.onLine }));
+    await Promise.all(waitingSeen.map((seen) => seen.seen));
+    // The holder rewrites the file without pause, so the kill lands inside a write of its critical section.
+    holder.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    const lastHeartbeat = fs.statSync(`${target}.lock`).mtimeMs;
+    expect((await holder.exit).signal).toBe('SIGKILL');
+
+    const results = await Promise.all(waiters.map(async (waiter) => {
+      const exit = await waiter.exit;
+      expect({ code: exit.code, stderr: exit.stderr }).toEqual({ code: 0, stderr: '' });
+      return JSON.parse(exit.stdout.trim().split('\n').pop()!) as { acquiredAt: number; seq: number };
+    }));
+    const first = Math.min(...results.map((result) => result.acquiredAt));
+    // Never taken over while fresh; taken over once stale (the bound is generous: the machine is shared).
+    expect(first - lastHeartbeat).toBeGreaterThanOrEqual(STALE_MS);
+    expect(first - killedAt).toBeLessThan(STALE_MS + 10_000);
+    // Each waiter read a whole snapshot, and they ran one after the other.
+    const seqs = results.map((result) => result.seq).sort((a, b) => a - b);
+    expect(seqs[1]).toBe(seqs[0]! + 1);
+    expect(seqs[0]).toBeGreaterThanOrEqual(1_000_000);
+    const final = JSON.parse(fs.readFileSync(target, 'utf8')) as { seq: number };
+    expect(final.seq).toBe(seqs[1]! + 1);
+    expect(fs.existsSync(`${target}.lock`)).toBe(false);
+    if (process.env.SSM_REPORT_TAKEOVER !== undefined) process.stderr.write(`takeover after kill: ${first - killedAt} ms, after last heartbeat: ${first - lastHeartbeat} ms\n`);
+  });
+});
+
+/** Resolves `seen` at the first stdout line equal to `expected`. */
+function lineSeen(expected: string): { seen: Promise<void>; onLine: (line: string) => void } {
+  let resolve!: () => void;
+  const seen = new Promise<void>((done) => (resolve = done));
+  return { seen, onLine: (line) => (line === expected ? resolve() : undefined) };
+}

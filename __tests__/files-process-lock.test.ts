@@ -1,0 +1,377 @@
+/**
+ * Issue 9, item 2: the cross-process lock, driven in one process with fake
+ * timers (real files, real I/O). Two acquirers in one process are as
+ * independent as two processes: each has its own token, and the lock is not
+ * re-entrant. Cross-process behaviour is in files-process-lock.process.test.ts.
+ */
+import fs from 'node:fs';
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createFileSystem, type FileSystem } from '../lib/files/fs-seam.js';
+import { acquireProcessLock, withProcessLock, type HeldLock, type ProcessLockOptions } from '../lib/files/process-lock.js';
+import { deferred } from './helpers/queue-harness.js';
+import { makeTempDir, removeTempDir, useFakeTimersWithRealIo } from './helpers/store-harness.js';
+
+let dir: string;
+let target: string;
+let lockFile: string;
+beforeEach(() => {
+  dir = fs.realpathSync(makeTempDir());
+  target = path.join(dir, 'sessions.enc');
+  lockFile = `${target}.lock`;
+  useFakeTimersWithRealIo();
+});
+afterEach(() => {
+  const timersLeft = jest.getTimerCount();
+  jest.useRealTimers();
+  removeTempDir(dir);
+  expect(timersLeft).toBe(0);
+});
+
+const STALE_MS = 10_000;
+
+/** File operations of the test's acquirers still running on the real file system. */
+let inFlight = 0;
+
+/** The real file system (with `overrides`), counting operations in flight so the driver knows when I/O is done. */
+function io(overrides: Partial<FileSystem> = {}): FileSystem {
+  const base = createFileSystem(overrides);
+  const counted: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(base) as [string, (...args: unknown[]) => Promise<unknown>][]) {
+    counted[name] = async (...args: unknown[]) => {
+      inFlight += 1;
+      try {
+        return await fn(...args);
+      } finally {
+        inFlight -= 1;
+      }
+    };
+  }
+  return counted as unknown as FileSystem;
+}
+
+/** Acquires with the counting file system unless the test brings its own. */
+function acquire(options: ProcessLockOptions = {}): Promise<HeldLock> {
+  return acquireProcessLock(target, { fileSystem: io(), ...options });
+}
+
+/** Turns the real event loop until no counted file operation has been running for a few turns: every acquirer now waits on a timer. */
+async function settleIo(): Promise<void> {
+  for (let quiet = 0, turns = 0; quiet < 3 && turns < 100_000; turns += 1) {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    quiet = inFlight === 0 ? quiet + 1 : 0;
+  }
+}
+
+/** Advances the fake clock in `stepMs` steps, letting real I/O finish before each, until `done()` or `totalMs`. */
+async function drive(totalMs: number, done: () => boolean = () => false, stepMs = 10): Promise<void> {
+  for (let elapsed = 0; elapsed < totalMs && !done(); elapsed += stepMs) {
+    await settleIo();
+    await jest.advanceTimersByTimeAsync(stepMs);
+  }
+  await settleIo();
+}
+
+/** A lock entry of a holder that is gone, last refreshed `ageMs` ago on the fake clock. */
+function writeForeignEntry(ageMs: number, token = 'f'.repeat(32)): string {
+  const content = JSON.stringify({ pid: 999_999, hostname: 'elsewhere', token, createdAt: 0 });
+  fs.writeFileSync(lockFile, content);
+  const when = (Date.now() - ageMs) / 1000;
+  fs.utimesSync(lockFile, when, when);
+  return content;
+}
+
+function ownerToken(): string | undefined {
+  return (JSON.parse(fs.readFileSync(lockFile, 'utf8')) as { token?: string }).token;
+}
+
+describe('process lock, FR-2 / issue 9 item 2: one holder at a time', () => {
+  test('an uncontended acquire and release need no timer to fire and leave no timer and no file behind', async () => {
+    const lock = await acquire();
+    const record = JSON.parse(fs.readFileSync(lockFile, 'utf8')) as Record<string, unknown>;
+    expect(record).toEqual({ pid: process.pid, hostname: os.hostname(), token: expect.stringMatching(/^[0-9a-f]{32}$/), createdAt: Date.now() });
+    expect(jest.getTimerCount()).toBe(1); // the heartbeat
+    await lock.release();
+    expect(jest.getTimerCount()).toBe(0);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test('two independent acquirers never hold the lock at once (probe)', async () => {
+    let inUse = false;
+    let entries = 0;
+    const worker = async (): Promise<void> => {
+      for (let i = 0; i < 10; i += 1) {
+        await withProcessLock(target, async (lock) => {
+          expect(inUse).toBe(false);
+          inUse = true;
+          entries += 1;
+          await fsp.appendFile(path.join(dir, 'log'), 'x'); // real I/O inside the critical section
+          await lock.assertHeld();
+          inUse = false;
+        }, { fileSystem: io() });
+      }
+    };
+    const both = track(Promise.all([worker(), worker()]));
+    await drive(60_000, () => both.isSettled);
+    expect(both.outcome).toBe('fulfilled');
+    expect(entries).toBe(20);
+    expect(fs.readFileSync(path.join(dir, 'log'), 'utf8')).toHaveLength(20);
+  });
+
+  test('a second acquire in the same process waits until the first releases (not re-entrant)', async () => {
+    const first = await acquire();
+    const second = track(acquire());
+    await drive(STALE_MS * 3, () => second.isSettled);
+    expect(second.isSettled).toBe(false);
+    await first.release();
+    await drive(1000, () => second.isSettled);
+    expect(second.outcome).toBe('fulfilled');
+    await (await second.promise).release();
+  });
+});
+
+describe('process lock: stale entries are taken over by mtime age only', () => {
+  test('an entry is not taken over before staleMs, and is right after', async () => {
+    const foreign = writeForeignEntry(0);
+    const acquiring = track(acquire({ staleMs: STALE_MS }));
+    await drive(STALE_MS - 200, () => acquiring.isSettled);
+    expect(acquiring.isSettled).toBe(false);
+    expect(fs.readFileSync(lockFile, 'utf8')).toBe(foreign);
+    await drive(1000, () => acquiring.isSettled);
+    expect(acquiring.outcome).toBe('fulfilled');
+    expect(ownerToken()).not.toBe('f'.repeat(32));
+    await (await acquiring.promise).release();
+    expect(fs.existsSync(lockFile)).toBe(false);
+  });
+
+  test('an old entry of a pid that looks alive is still stale (pids are per namespace)', async () => {
+    fs.writeFileSync(lockFile, JSON.stringify({ pid: process.pid, hostname: os.hostname(), token: 'x', createdAt: 0 }));
+    const old = (Date.now() - STALE_MS - 1) / 1000;
+    fs.utimesSync(lockFile, old, old);
+    const lock = await acquire();
+    expect(ownerToken()).not.toBe('x');
+    await lock.release();
+  });
+
+  test('a holder kept fresh by its heartbeat is never taken over, however long it holds', async () => {
+    const holder = await acquire({ staleMs: STALE_MS });
+    const waiter = track(acquire({ staleMs: STALE_MS }));
+    await drive(STALE_MS * 5, () => waiter.isSettled, 50);
+    expect(waiter.isSettled).toBe(false);
+    // What another process's waiter judges by (a waiter here would defer to the holder anyway):
+    expect(Date.now() - fs.statSync(lockFile).mtimeMs).toBeLessThan(STALE_MS / 3 + 100);
+    await expect(holder.assertHeld()).resolves.toBeUndefined();
+    expect(holder.isCompromised).toBe(false);
+    await holder.release();
+    await drive(1000, () => waiter.isSettled);
+    await (await waiter.promise).release();
+  });
+
+  test('two waiters that both judge one entry stale: the slower claim puts back the winner’s fresh entry', async () => {
+    writeForeignEntry(STALE_MS + 1000);
+    const renameReached = deferred();
+    const renameGate = deferred();
+    let isPaused = true;
+    // The slow waiter stops right before it moves the entry aside, having judged it stale.
+    const slowFs = io({
+      rename: async (from, to) => {
+        if (isPaused && from === lockFile) {
+          isPaused = false;
+          renameReached.resolve();
+          await renameGate.promise;
+        }
+        await fsp.rename(from, to);
+      },
+    });
+    const slow = track(acquire({ fileSystem: slowFs }));
+    await renameReached.promise;
+    const winner = await acquire();
+    const winnerToken = ownerToken();
+    renameGate.resolve();
+    await drive(2000, () => slow.isSettled);
+    expect(slow.isSettled).toBe(false);
+    expect(ownerToken()).toBe(winnerToken);
+    await expect(winner.assertHeld()).resolves.toBeUndefined();
+    await winner.release();
+    await drive(1000, () => slow.isSettled);
+    await (await slow.promise).release();
+  });
+
+  test('a waiter in this process never takes over a lock this process holds, even when its heartbeat is stuck', async () => {
+    const stuck = deferred();
+    let isStuck = false;
+    const utimes = async (file: string, timeMs: number): Promise<void> => {
+      if (isStuck) await stuck.promise;
+      await fsp.utimes(file, timeMs / 1000, timeMs / 1000);
+    };
+    // Not counted: its stuck call would look like I/O in flight forever.
+    const holder = await acquire({ fileSystem: createFileSystem({ utimes }) });
+    isStuck = true;
+    const waiter = track(acquire());
+    await drive(STALE_MS * 3, () => waiter.isSettled, 100);
+    expect(waiter.isSettled).toBe(false);
+    stuck.resolve();
+    await holder.release();
+    await drive(1000, () => waiter.isSettled);
+    await (await waiter.promise).release();
+  });
+});
+
+describe('process lock: a lost lock is detected and never removed from its new holder', () => {
+  test('the heartbeat notices a vanished entry: isCompromised, and assertHeld rejects ERR_LOCK_COMPROMISED', async () => {
+    const lock = await acquire({ staleMs: 3000 });
+    fs.unlinkSync(lockFile);
+    expect(lock.isCompromised).toBe(false);
+    await drive(1100, () => lock.isCompromised);
+    expect(lock.isCompromised).toBe(true);
+    expect(jest.getTimerCount()).toBe(0); // the heartbeat stopped
+    await expect(lock.assertHeld()).rejects.toMatchObject({ code: 'ERR_LOCK_COMPROMISED', lockPath: lockFile });
+    await lock.release();
+    expect(fs.existsSync(lockFile)).toBe(false);
+  });
+
+  test('assertHeld rejects at once when the entry belongs to another holder, and release leaves that entry alone', async () => {
+    const lock = await acquire();
+    const foreign = writeForeignEntry(0);
+    await expect(lock.assertHeld()).rejects.toMatchObject({ code: 'ERR_LOCK_COMPROMISED', message: expect.stringContaining('pid 999999') });
+    expect(lock.isCompromised).toBe(true);
+    await lock.release();
+    expect(fs.readFileSync(lockFile, 'utf8')).toBe(foreign);
+  });
+
+  test('release never removes a foreign entry, even one the heartbeat has not looked at yet', async () => {
+    const lock = await acquire();
+    const foreign = writeForeignEntry(0);
+    await lock.release();
+    expect(fs.readFileSync(lockFile, 'utf8')).toBe(foreign);
+    expect(fs.readdirSync(dir)).toEqual(['sessions.enc.lock']);
+  });
+
+  test('a release that cannot read the moved entry puts it back and rejects with the read error', async () => {
+    let isFailing = false;
+    const eio = Object.assign(new Error('injected'), { code: 'EIO' });
+    const readFile = async (file: string): Promise<string> => {
+      if (isFailing) throw eio;
+      return fsp.readFile(file, 'utf8');
+    };
+    const lock = await acquire({ fileSystem: io({ readFile }) });
+    const foreign = writeForeignEntry(0);
+    isFailing = true;
+    await expect(lock.release()).rejects.toBe(eio);
+    expect(fs.readFileSync(lockFile, 'utf8')).toBe(foreign);
+    expect(fs.readdirSync(dir)).toEqual(['sessions.enc.lock']);
+  });
+
+  test('a heartbeat failing for less than staleMs is survived; for staleMs it compromises the lock', async () => {
+    let isFailing = true;
+    const eio = Object.assign(new Error('injected'), { code: 'EIO' });
+    const utimes = async (file: string, timeMs: number): Promise<void> => {
+      if (isFailing) throw eio;
+      const seconds = timeMs / 1000;
+      await fsp.utimes(file, seconds, seconds);
+    };
+    const lock = await acquire({ staleMs: 3000, fileSystem: io({ utimes }) });
+    await drive(2500);
+    expect(lock.isCompromised).toBe(false);
+    await expect(lock.assertHeld()).rejects.toMatchObject({ code: 'EIO' });
+    isFailing = false;
+    await expect(lock.assertHeld()).resolves.toBeUndefined();
+    isFailing = true;
+    await drive(4000, () => lock.isCompromised);
+    expect(lock.isCompromised).toBe(true);
+    await expect(lock.assertHeld()).rejects.toMatchObject({ code: 'ERR_LOCK_COMPROMISED', cause: eio });
+    await lock.release();
+    expect(fs.existsSync(lockFile)).toBe(false); // still ours on disk, so release removed it
+  });
+
+  test('assertHeld after release rejects ERR_LOCK_RELEASED; release is idempotent', async () => {
+    const lock = await acquire();
+    const first = lock.release();
+    expect(lock.release()).toBe(first);
+    await first;
+    await expect(lock.assertHeld()).rejects.toMatchObject({ code: 'ERR_LOCK_RELEASED' });
+  });
+});
+
+describe('process lock: waiting, aborting and options', () => {
+  test('an abort while waiting rejects ERR_LOCK_ABORTED with the reason, leaves no timer and does not touch the holder', async () => {
+    const holder = await acquire();
+    const controller = new AbortController();
+    const waiter = track(acquire({ signal: controller.signal }));
+    const result = acquire({ signal: controller.signal }).catch((error: unknown) => error);
+    await drive(500);
+    const reason = new Error('client went away');
+    controller.abort(reason);
+    await drive(100, () => waiter.isSettled);
+    expect(waiter.outcome).toBe('rejected');
+    expect(await result).toMatchObject({ code: 'ERR_LOCK_ABORTED', cause: reason });
+    expect(jest.getTimerCount()).toBe(1); // only the holder's heartbeat
+    await expect(holder.assertHeld()).resolves.toBeUndefined();
+    await holder.release();
+  });
+
+  test('a link that reports EEXIST for our own new entry (a retried NFS call) still acquires', async () => {
+    const link = async (from: string, to: string): Promise<void> => {
+      await fsp.link(from, to);
+      if (to === lockFile) throw Object.assign(new Error('injected'), { code: 'EEXIST' });
+    };
+    const lock = await acquire({ fileSystem: io({ link }) });
+    await expect(lock.assertHeld()).resolves.toBeUndefined();
+    await lock.release();
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test('an already aborted signal rejects before touching the file', async () => {
+    await expect(acquire({ signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ERR_LOCK_ABORTED' });
+    expect(fs.existsSync(lockFile)).toBe(false);
+  });
+
+  test('withProcessLock returns fn’s result, and on failure rethrows fn’s error; both release', async () => {
+    await expect(withProcessLock(target, async () => 42)).resolves.toBe(42);
+    expect(fs.existsSync(lockFile)).toBe(false);
+    const failure = new Error('task failed');
+    await expect(withProcessLock(target, async () => Promise.reject(failure))).rejects.toBe(failure);
+    expect(fs.existsSync(lockFile)).toBe(false);
+  });
+
+  test.each([
+    [{ staleMs: 0 }, 'staleMs'],
+    [{ staleMs: Number.NaN }, 'staleMs'],
+    [{ staleMs: 1000, heartbeatMs: 1000 }, 'heartbeatMs'],
+    [{ heartbeatMs: -1 }, 'heartbeatMs'],
+    [{ retryMs: 2 ** 31 }, 'retryMs'],
+  ])('option %j is rejected with ERR_LOCK_OPTION naming %s', async (options, name) => {
+    await expect(acquireProcessLock(target, options)).rejects.toMatchObject({ code: 'ERR_LOCK_OPTION', message: expect.stringContaining(name) });
+  });
+
+  test('every spelling of a path shares one lock (canonical path)', async () => {
+    const lock = await acquireProcessLock(path.join(dir, '.', 'x', '..', 'sessions.enc'));
+    expect(fs.existsSync(lockFile)).toBe(true);
+    await lock.release();
+  });
+});
+
+interface Tracked<T> {
+  readonly promise: Promise<T>;
+  readonly isSettled: boolean;
+  readonly outcome: 'pending' | 'fulfilled' | 'rejected';
+}
+
+/** Observes a promise's state without awaiting it; `promise` is the original. */
+function track<T>(promise: Promise<T>): Tracked<T> {
+  let outcome: Tracked<T>['outcome'] = 'pending';
+  promise.then(
+    () => (outcome = 'fulfilled'),
+    () => (outcome = 'rejected'),
+  );
+  return {
+    promise,
+    get isSettled() {
+      return outcome !== 'pending';
+    },
+    get outcome() {
+      return outcome;
+    },
+  };
+}

@@ -1,0 +1,131 @@
+/**
+ * A held cross-process lock: keeps its entry fresh with an mtime heartbeat,
+ * notices when the entry is lost, and releases only an entry that is still
+ * its own.
+ */
+import { claimEntry, parseOwner, readRecord } from './lock-entry.js';
+import { ProcessLockError } from './lock-errors.js';
+import { errorCode, type FileSystem } from './fs-seam.js';
+
+/** A lock held by this process. Obtained from `acquireProcessLock`. */
+export interface HeldLock {
+  /**
+   * Refreshes the heartbeat and checks that the entry is still this lock's.
+   * Rejects with ProcessLockError `ERR_LOCK_COMPROMISED` if the lock was lost
+   * or taken over, `ERR_LOCK_RELEASED` after `release()`. Call it right before
+   * an irreversible step (a rename) of the critical section.
+   */
+  assertHeld(): Promise<void>;
+  /** Whether the lock is known to be lost (set by the heartbeat or `assertHeld`). */
+  readonly isCompromised: boolean;
+  /**
+   * Stops the heartbeat and removes the entry if it is still this lock's;
+   * a lock that was lost is left to its new holder. Idempotent: every call
+   * returns the first call's promise.
+   */
+  release(): Promise<void>;
+}
+
+/** Records of the locks this process holds: a waiter here never judges them stale, whatever their age. */
+export const heldHere = new Set<string>();
+
+/** Timing of one held lock, already validated. */
+export interface HeartbeatTiming {
+  readonly staleMs: number;
+  readonly heartbeatMs: number;
+}
+
+export class ProcessLockHandle implements HeldLock {
+  readonly #fs: FileSystem;
+  readonly #lockPath: string;
+  readonly #content: string;
+  readonly #timing: HeartbeatTiming;
+  #lastRefreshMs: number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #beat: Promise<void> | undefined;
+  #compromise: ProcessLockError | undefined;
+  #releasing: Promise<void> | undefined;
+
+  constructor(fs: FileSystem, lockPath: string, content: string, timing: HeartbeatTiming, nowMs: number) {
+    this.#fs = fs;
+    this.#lockPath = lockPath;
+    this.#content = content;
+    this.#timing = timing;
+    this.#lastRefreshMs = nowMs;
+    heldHere.add(content);
+    this.#schedule();
+  }
+
+  get isCompromised(): boolean {
+    return this.#compromise !== undefined;
+  }
+
+  async assertHeld(): Promise<void> {
+    if (this.#releasing !== undefined) throw new ProcessLockError('ERR_LOCK_RELEASED', `the lock ${JSON.stringify(this.#lockPath)} was released`, { lockPath: this.#lockPath });
+    if (this.#compromise === undefined) await this.#refresh(true);
+    if (this.#compromise !== undefined) throw this.#compromise;
+  }
+
+  release(): Promise<void> {
+    this.#releasing ??= this.#release();
+    return this.#releasing;
+  }
+
+  async #release(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    heldHere.delete(this.#content);
+    await this.#beat;
+    // Even a compromised lock may still own its entry (the heartbeat only failed for a while); the claim decides.
+    await claimEntry(this.#fs, this.#lockPath, this.#content);
+  }
+
+  /** Unref'd: a heartbeat must never keep the process alive on its own. */
+  #schedule(): void {
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#beat = this.#refresh(false).finally(() => {
+        this.#beat = undefined;
+        if (this.#releasing === undefined && this.#compromise === undefined) this.#schedule();
+      });
+    }, this.#timing.heartbeatMs);
+    this.#timer.unref?.();
+  }
+
+  /**
+   * Touch first, then check: if the check passes, the entry was ours at the
+   * moment of the read and was touched just before. Touching a foreign entry
+   * in between is harmless (it is fresh anyway) and the check then fails.
+   * `isStrict` (assertHeld) rethrows a failure that left the question open.
+   */
+  async #refresh(isStrict: boolean): Promise<void> {
+    const now = Date.now();
+    try {
+      await this.#fs.utimes(this.#lockPath, now);
+      const record = await readRecord(this.#fs, this.#lockPath);
+      if (record === this.#content) {
+        this.#lastRefreshMs = now;
+        return;
+      }
+      const owner = record === undefined ? undefined : parseOwner(record);
+      const by = owner === undefined ? '' : ` by pid ${owner.pid} on ${JSON.stringify(owner.hostname)}`;
+      this.#compromised(record === undefined ? 'its entry vanished' : `it was taken over${by}`);
+    } catch (error) {
+      if (errorCode(error) === 'ENOENT') this.#compromised('its entry vanished', error);
+      // Another failure (EIO, a slow network file system) may pass; past the stale bound others may have taken over.
+      else if (Date.now() - this.#lastRefreshMs >= this.#timing.staleMs) this.#compromised(`its heartbeat failed for ${this.#timing.staleMs} ms`, error);
+      else if (isStrict) throw error;
+    }
+  }
+
+  #compromised(reason: string, cause?: unknown): void {
+    if (this.#compromise !== undefined || this.#releasing !== undefined) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    heldHere.delete(this.#content);
+    this.#compromise = new ProcessLockError('ERR_LOCK_COMPROMISED', `lost the lock ${JSON.stringify(this.#lockPath)}: ${reason}`, {
+      lockPath: this.#lockPath,
+      cause,
+    });
+  }
+}
