@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { ServiceInternals } from '../encryption/service-internals.js';
 import { DIRECTORY_MODE } from '../files/atomic-write.js';
 import { errorCode } from '../files/fs-seam.js';
-import { withProcessLock } from './interim-process-lock.js';
+import { withProcessLock } from '../files/process-lock.js';
 
 /** Runs `fn` under both locks of the file, with its canonical path. */
 export function withStoreLock<T>(internals: ServiceInternals, filePath: string, fn: (canonical: string) => Promise<T>): Promise<T> {
@@ -23,6 +23,7 @@ export function withStoreLock<T>(internals: ServiceInternals, filePath: string, 
       });
       madeDirectories.add(path.dirname(canonical));
     }
+    // The lock works on the real file system: the service's seam is for faults in the store's own reads and writes.
     return withProcessLock(canonical, () => fn(canonical));
   });
 }
