@@ -41,7 +41,10 @@ describe('a journal writer killed with SIGKILL at random points, during appends 
           const ids = list === '' ? [] : list.split(',');
           if (kind === 'del') for (const id of ids) inFlightDeletes.add(id);
           if (kind !== 'ack') return;
-          for (const id of inFlightDeletes) (alive.delete(id), deleted.add(id));
+          for (const id of inFlightDeletes) {
+            alive.delete(id);
+            deleted.add(id);
+          }
           inFlightDeletes.clear();
           for (const id of ids) alive.add(id);
           acks += 1;
@@ -64,7 +67,11 @@ describe('a journal writer killed with SIGKILL at random points, during appends 
       const resurrected = [...deleted].filter((id) => store.getSession(id) !== null).length;
       expect({ round, lost, resurrected }).toEqual({ round, lost: 0, resurrected: 0 });
       // A deletion in flight at the kill may or may not have landed.
-      for (const id of inFlightDeletes) if (store.getSession(id) === null) (alive.delete(id), deleted.add(id));
+      for (const id of inFlightDeletes) {
+        if (store.getSession(id) !== null) continue;
+        alive.delete(id);
+        deleted.add(id);
+      }
     }
     // The kills landed in checkpoints as well as in appends.
     expect(checkpoints).toBeGreaterThan(0);

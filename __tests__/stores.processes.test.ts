@@ -38,7 +38,10 @@ function collect(exits: readonly ChildExit[]): Acks {
       else if (kind === 'S-') acks.deletedSessions.add(a);
       else if (kind === 'T+') acks.tokens.add(a);
       else if (kind === 'T-') acks.revoked.add(a);
-      else if (kind === 'R') (acks.rotatedFrom.push(a), acks.tokens.add(b));
+      else if (kind === 'R') {
+        acks.rotatedFrom.push(a);
+        acks.tokens.add(b);
+      }
       else if (kind === 'C+') acks.clients.add(a);
       else if (kind === 'C-') acks.deletedClients.add(a);
     }
