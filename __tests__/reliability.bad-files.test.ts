@@ -65,7 +65,7 @@ async function fiftyMegabytes(field: RecordField): Promise<string> {
 
 /** Rejects with `code`, or resolves with exactly the plaintext that was encrypted. */
 type DecryptOutcome = { code: string } | { plaintext: (field: RecordField) => string };
-type StoreOutcome = 'loads' | 'moved aside' | { code: string };
+type StoreOutcome = 'loads' | 'moved aside' | 'bad records dropped, a copy kept' | { code: string };
 
 interface Kind {
   /** Writes the damage at `file` (or around it) and returns the path to read. */
@@ -110,7 +110,8 @@ const KINDS: Record<string, Kind> = {
     store: 'moved aside',
   },
   'valid ciphertext of non-JSON': { setup: encryptedAt(nonJson), decrypt: { plaintext: nonJson }, store: 'moved aside' },
-  'JSON of the wrong shape': { setup: encryptedAt(wrongShape), decrypt: { plaintext: wrongShape }, store: 'moved aside' },
+  // Issue 9 item 5: a record the loader refuses costs only itself, no longer the whole file.
+  'JSON of the wrong shape': { setup: encryptedAt(wrongShape), decrypt: { plaintext: wrongShape }, store: 'bad records dropped, a copy kept' },
   'a newer version': { setup: encryptedAt(newerVersion), decrypt: { plaintext: newerVersion }, store: { code: 'ERR_STORE_VERSION' } },
   'a directory where the file should be': {
     setup: async (file) => {
@@ -200,6 +201,14 @@ describe.each(Object.entries(KINDS))('%s (part 5)', (_kind, { setup, decrypt, st
       expect({ outcome, count: store.getMetrics().count, after }).toEqual({ outcome: 'resolved', count: 0, after: { ...untouched, [aside[0]!]: moved } });
       expect(logger.entries).toEqual([
         { level: 'warn', fields: expect.objectContaining({ filePath: target, movedTo: path.join(dir, aside[0]!) }), message: expect.any(String) },
+      ]);
+    } else if (storeOutcome === 'bad records dropped, a copy kept') {
+      const name = path.basename(file);
+      const copies = Object.keys(after).filter((entry) => entry.startsWith(`${name}.corrupt-`));
+      expect({ outcome, count: store.getMetrics().count, copies: copies.map((copy) => after[copy]) }).toEqual({ outcome: 'resolved', count: 0, copies: [before[name]] });
+      expect(after[name]).not.toEqual(before[name]);
+      expect(logger.entries).toEqual([
+        { level: 'warn', fields: expect.objectContaining({ filePath: target, copiedTo: path.join(dir, copies[0]!), keptRecords: 0, droppedRecords: 1 }), message: expect.any(String) },
       ]);
     } else {
       expect({ outcome, count: store.getMetrics().count, after, log: logger.entries }).toEqual({

@@ -64,8 +64,10 @@ describe('graceful shutdown in a real process (behaviour 8, FR-4)', () => {
     let count = 0;
     let isSignalled = false;
     const exit = await runFixture('server-stores.mjs', [dir, TEST_KEY], (line, kill) => {
-      if (isSignalled) return;
       const [kind = '', id = ''] = line.split(' ');
+      // A rotation resolves only once it is on disk (issue 9 item 4), so one acknowledged after the signal counts too.
+      if (isSignalled && kind === 'rotated') acked.rotated.add(id);
+      if (isSignalled) return;
       const set = keys[kind];
       if (set === undefined) return;
       acked[set].add(id);

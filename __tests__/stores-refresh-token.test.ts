@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { PersistentRefreshTokenStore, type RefreshToken } from '../lib/stores/refresh-token-store.js';
 import {
-  createService, drain, makeTempDir, readStoreFile, recordingStoreLogger, removeTempDir, settleBackgroundSaves, switchableWriteFault,
+  createService, drain, makeTempDir, readStoreFile, recordingStoreLogger, removeTempDir, settleBackgroundSaves, storeWriteCounter, switchableWriteFault,
   useFakeTimersWithRealIo,
 } from './helpers/store-harness.js';
 
@@ -46,15 +46,16 @@ describe('PersistentRefreshTokenStore: tokens (issue 4)', () => {
     await store.flush();
   });
 
-  test('an unknown token, another client, or an expired token is invalid_grant', async () => {
+  test('an unknown token, another client, or an expired token is invalid_grant; the expired one is removed, as the original does (issue 11 item 7)', async () => {
     const store = newStore({ expirySeconds: 60 });
     const token = await store.generateToken(grant);
     expect(await store.validateToken('nope', 'client-a')).toEqual({ valid: false, error: 'invalid_grant' });
     expect(await store.validateToken(token, 'client-b')).toEqual({ valid: false, error: 'invalid_grant' });
     jest.advanceTimersByTime(60_000);
     expect(await store.validateToken(token, 'client-a')).toEqual({ valid: false, error: 'invalid_grant' });
-    expect(store.getMetrics()).toEqual({ count: 1, expiredCount: 1, rotatedCount: 0 });
+    expect(store.getMetrics()).toEqual({ count: 0, expiredCount: 0, rotatedCount: 0 });
     await store.flush();
+    expect(await tokensOnDisk()).toEqual([]);
   });
 
   test('revokeToken and revokeAllForClient remove tokens', async () => {
@@ -143,12 +144,13 @@ describe('PersistentRefreshTokenStore: debounced saves (behaviours 1, 2, 9)', ()
   });
 
   test('1,000 token changes between two debounce windows cost at most two writes', async () => {
-    const writes = jest.spyOn(service, 'encryptToFile');
-    const store = newStore();
+    const counter = storeWriteCounter(file);
+    const counted = await createService(dir, counter.seam);
+    const store = new PersistentRefreshTokenStore({ expirySeconds: 3600, logger: recordingStoreLogger() }, counted, file);
     const tokens = await Promise.all(Array.from({ length: 1000 }, (_, index) => store.generateToken({ ...grant, userId: `user-${index}` })));
     jest.advanceTimersByTime(1000);
     await store.flush();
-    expect(writes.mock.calls.length).toBeLessThanOrEqual(2);
+    expect(counter.writes()).toBeLessThanOrEqual(2);
     expect(await tokensOnDisk()).toEqual(tokens);
   });
 });

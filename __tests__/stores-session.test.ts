@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { PersistentSessionStore } from '../lib/stores/session-store.js';
 import {
-  createService, makeTempDir, readStoreFile, recordingStoreLogger, removeTempDir, settleBackgroundSaves, switchableWriteFault, useFakeTimersWithRealIo,
+  createService, makeTempDir, readStoreFile, recordingStoreLogger, removeTempDir, settleBackgroundSaves, storeWriteCounter, switchableWriteFault, useFakeTimersWithRealIo,
 } from './helpers/store-harness.js';
 
 const HOUR = 60 * 60 * 1000;
@@ -103,47 +103,45 @@ describe('PersistentSessionStore: sessions (issue 4)', () => {
 });
 
 describe('PersistentSessionStore: saves collapse and never overlap (behaviour 2, FR-1)', () => {
-  test('a burst of 1,000 createSession calls then flush() costs two writes, and the file holds all 1,000', async () => {
-    const writes = jest.spyOn(service, 'encryptToFile');
-    const store = new PersistentSessionStore(service, file, { maxSessions: 1000 });
+  test('a burst of 1,000 createSession calls then flush() costs at most two writes, and the file holds all 1,000', async () => {
+    const counter = storeWriteCounter(file);
+    const counted = await createService(dir, counter.seam);
+    const store = new PersistentSessionStore(counted, file, { maxSessions: 1000 });
     const sessions = Array.from({ length: 1000 }, (_, index) => store.createSession(`user-${index}`));
     await store.flush();
-    expect(writes).toHaveBeenCalledTimes(2);
+    // Two before the merge engine; now often one, since a save takes the pending changes once it holds the lock.
+    expect(counter.writes()).toBeGreaterThanOrEqual(1);
+    expect(counter.writes()).toBeLessThanOrEqual(2);
     expect(await sessionIdsOnDisk()).toEqual(sessions.map((session) => session.sessionId));
   });
 
   test('at most one write of the store is in flight at any moment', async () => {
-    const original = service.encryptToFile.bind(service);
-    let inFlight = 0;
-    let mostInFlight = 0;
-    jest.spyOn(service, 'encryptToFile').mockImplementation(async (plaintext, filePath) => {
-      inFlight += 1;
-      mostInFlight = Math.max(mostInFlight, inFlight);
-      try {
-        await original(plaintext, filePath);
-      } finally {
-        inFlight -= 1;
-      }
-    });
-    const store = new PersistentSessionStore(service, file, { maxSessions: 1000 });
+    const counter = storeWriteCounter(file);
+    const counted = await createService(dir, counter.seam);
+    const store = new PersistentSessionStore(counted, file, { maxSessions: 1000 });
     for (let index = 0; index < 200; index += 1) {
       const session = store.createSession(`user-${index}`);
       if (index % 3 === 0) store.deleteSession(session.sessionId);
       // Let some writes start and finish between changes.
-      if (index % 50 === 0) await service.waitForPendingWrites();
+      if (index % 50 === 0) await counted.waitForPendingWrites();
     }
     await store.flush();
-    expect(mostInFlight).toBe(1);
+    expect(counter.writes()).toBeGreaterThan(1);
+    expect(counter.mostInFlight()).toBe(1);
   });
 
-  test('flush() with nothing changed writes nothing', async () => {
-    const writes = jest.spyOn(service, 'encryptToFile');
-    const store = new PersistentSessionStore(service, file);
+  test('flush() with nothing changed writes only when the file is missing (issue 11 item 7: a flushed store leaves its file)', async () => {
+    const counter = storeWriteCounter(file);
+    const counted = await createService(dir, counter.seam);
+    const store = new PersistentSessionStore(counted, file);
     await store.flush();
-    store.createSession('user-1');
+    expect(counter.writes()).toBe(1);
+    expect(await readStoreFile(service, file)).toEqual({ version: 1, sessions: [] });
+    const session = store.createSession('user-1');
     await store.flush();
     await store.flush();
-    expect(writes).toHaveBeenCalledTimes(1);
+    expect(counter.writes()).toBe(2);
+    expect(await readStoreFile(service, file)).toEqual({ version: 1, sessions: [session] });
   });
 });
 

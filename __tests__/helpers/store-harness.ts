@@ -96,3 +96,52 @@ export async function settleBackgroundSaves(service: EncryptionService): Promise
     await drain();
   } while (service.hasPendingWrites());
 }
+
+/**
+ * A seam that counts the store's durable writes of `filePath` (a whole file
+ * published by rename, or a journal append) and the most of them in flight
+ * at once (from opening the temp or journal to its rename or close). Store
+ * saves no longer call the public encryptToFile (they write under the file's
+ * lock, where encryptToFile would deadlock), so tests count at the seam.
+ */
+export function storeWriteCounter(filePath: string): { readonly seam: EncryptionServiceSeam; writes(): number; mostInFlight(): number } {
+  const ours = (target: string): boolean => {
+    const name = path.basename(target);
+    const base = path.basename(filePath);
+    return name === base || name === `${base}.journal` || new RegExp(`^${base.replace(/\./g, '\\.')}(\\.journal)?\\.\\d+\\.\\d+\\.[0-9a-f]{12}\\.tmp$`).test(name);
+  };
+  const appends = new Set<unknown>();
+  let writes = 0;
+  let inFlight = 0;
+  let mostInFlight = 0;
+  const begin = (): void => {
+    inFlight += 1;
+    mostInFlight = Math.max(mostInFlight, inFlight);
+  };
+  return {
+    seam: {
+      fileSystem: {
+        open: async (target, flags, mode) => {
+          const handle = await nodeFileSystem.open(target, flags, mode);
+          if (ours(target) && (flags === 'wx' || flags === 'a')) begin();
+          if (ours(target) && flags === 'a') appends.add(handle);
+          return handle;
+        },
+        close: async (handle) => {
+          await nodeFileSystem.close(handle);
+          if (!appends.delete(handle)) return;
+          writes += 1;
+          inFlight -= 1;
+        },
+        rename: async (from, to) => {
+          await nodeFileSystem.rename(from, to);
+          if (!ours(to)) return;
+          writes += 1;
+          inFlight -= 1;
+        },
+      },
+    },
+    writes: () => writes,
+    mostInFlight: () => mostInFlight,
+  };
+}

@@ -1,15 +1,35 @@
 import { EncryptionService } from '../encryption/encryption-service.js';
+import type { EncryptionServiceConfig } from '../encryption/encryption-types.js';
+import { nodeFileSystem } from '../files/fs-seam.js';
 
-/** An EncryptionService that counts the files it has written, for the demonstration's table. */
+/**
+ * An EncryptionService that counts the files it has written, for the
+ * demonstration's table: every published file (a rename) and every journal
+ * append, since the stores write under their lock through the service's
+ * file-system seam rather than through encryptToFile.
+ */
 export class CountingEncryptionService extends EncryptionService {
-  #writes = 0;
+  readonly #counter: { writes: number };
 
-  get writes(): number {
-    return this.#writes;
+  constructor(config: EncryptionServiceConfig) {
+    const counter = { writes: 0 };
+    super(config, {
+      fileSystem: {
+        rename: async (from, to) => {
+          await nodeFileSystem.rename(from, to);
+          counter.writes += 1;
+        },
+        open: async (target, flags, mode) => {
+          const handle = await nodeFileSystem.open(target, flags, mode);
+          if (flags === 'a') counter.writes += 1;
+          return handle;
+        },
+      },
+    });
+    this.#counter = counter;
   }
 
-  override async encryptToFile(plaintext: string, filePath: string): Promise<void> {
-    await super.encryptToFile(plaintext, filePath);
-    this.#writes += 1;
+  get writes(): number {
+    return this.#counter.writes;
   }
 }

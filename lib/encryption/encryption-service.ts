@@ -3,11 +3,13 @@
  * with every file operation serialised per file and writes that survive
  * crashes (see the issue "EncryptionService: a drop-in with per-file locks").
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, scryptSync } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../files/atomic-write.js';
-import { decryptWithKey, encryptWithKey, parsePayload, SALT_BYTES, scryptKey, type DeriveKey } from './crypto-format.js';
+import { decryptWithKey, encryptWithKey, KEY_BYTES, parsePayload, SALT_BYTES, scryptKey, type DeriveKey } from './crypto-format.js';
+import { KeyedCodec } from './keyed-codec.js';
+import { SERVICE_INTERNALS, type ServiceInternals } from './service-internals.js';
 import type { EncryptionHealthStatus, EncryptionServiceConfig, EncryptionServiceSeam, ServiceMutexMetrics } from './encryption-types.js';
 import { DecryptionError, NotInitializedError } from './errors.js';
 import { FileLocks } from '../files/file-locks.js';
@@ -44,6 +46,9 @@ export class EncryptionService {
   readonly #locks: FileLocks;
   readonly #sweeper: DirectorySweeper;
   readonly #derivedKeys = new DerivedKeyCache();
+  /** Codecs by salt for the stores' synchronous reads; bounded like the derived keys. */
+  readonly #codecs = new Map<string, KeyedCodec>();
+  #internals: ServiceInternals | undefined;
   #active: ActiveKey | undefined;
   #activation: Promise<void> | undefined;
 
@@ -149,6 +154,45 @@ export class EncryptionService {
   /** The absolute key file path (used unless `SAGE_ENCRYPTION_KEY` is set). */
   getKeyStoragePath(): string {
     return this.#keyStoragePath;
+  }
+
+  /** Package-internal: what the persistent stores need (see service-internals.ts). Not part of the public API. */
+  [SERVICE_INTERNALS](): ServiceInternals {
+    const active = this.#require('stores');
+    this.#internals ??= {
+      fileSystem: this.#fs,
+      isDurable: this.#isDurable,
+      activeCodec: () => this.#rememberCodec(new KeyedCodec(active.salt, active.key)),
+      cachedCodec: (saltHex) => this.#codecs.get(saltHex),
+      codec: async (saltHex) => {
+        const cached = this.#codecs.get(saltHex);
+        if (cached !== undefined) return cached;
+        const salt = Buffer.from(saltHex, 'hex');
+        const key = await this.#derivedKeys.get(saltHex, () => this.#deriveKey(active.secret, salt));
+        return this.#rememberCodec(new KeyedCodec(salt, key));
+      },
+      codecSync: (saltHex) => {
+        const cached = this.#codecs.get(saltHex);
+        if (cached !== undefined) return cached;
+        const salt = Buffer.from(saltHex, 'hex');
+        // Node's default scrypt cost, as scryptKey uses: the same key, derived on this thread.
+        return this.#rememberCodec(new KeyedCodec(salt, scryptSync(active.secret, salt, KEY_BYTES)));
+      },
+      runLocked: (filePath, task) => this.#locks.run(filePath, task),
+      sweepOnce: (directory) => this.#sweeper.sweepOnce(directory),
+    };
+    return this.#internals;
+  }
+
+  #rememberCodec(codec: KeyedCodec): KeyedCodec {
+    const known = this.#codecs.get(codec.saltHex);
+    if (known !== undefined) return known;
+    this.#codecs.set(codec.saltHex, codec);
+    if (this.#codecs.size > 64) {
+      const oldest = this.#codecs.keys().next();
+      if (oldest.done !== true) this.#codecs.delete(oldest.value);
+    }
+    return codec;
   }
 
   async #activate(): Promise<void> {

@@ -87,17 +87,20 @@ export class PersistentClientStore {
     this.#file = new StorePersistence(
       encryptionService,
       storagePath,
-      { name: 'clients', field: 'clients', defaultFileName: 'oauth_clients.enc', isRecord: isOAuthClient, records: () => this.#clients.values() },
+      { name: 'clients', field: 'clients', defaultFileName: 'oauth_clients.enc', isRecord: isOAuthClient, idOf: (client) => client.client_id, records: this.#clients },
       config.logger,
     );
   }
 
-  /** Replaces the clients in memory with the file's. */
+  /**
+   * Reads the file under its locks: the clients in memory become the file's,
+   * with this store's unsaved changes on top. Not needed for correctness
+   * (every save merges, every lookup reads fresh): it surfaces a bad file at
+   * start-up and warms the memory.
+   */
   async loadFromStorage(): Promise<void> {
     this.#file.assertOpen('loadFromStorage');
-    const records = await this.#file.load();
-    this.#clients.clear();
-    for (const record of records) this.#clients.set(record.client_id, copyOf(record));
+    await this.#file.load();
   }
 
   /**
@@ -115,13 +118,14 @@ export class PersistentClientStore {
     const client = clientFromRequest(request, this.#policy);
     if ('success' in client) return client;
     this.#clients.set(client.client_id, client);
-    await this.#persist(() => this.#clients.delete(client.client_id));
+    await this.#persist(client.client_id, () => this.#clients.delete(client.client_id));
     return { success: true, client: copyOf(client) };
   }
 
   /** The client, or null; an id that is not a string (an authorization request without `client_id`) names none. */
   async getClient(clientId: string): Promise<OAuthClient | null> {
     if (typeof clientId !== 'string') return null;
+    await this.#file.refresh();
     const client = this.#clients.get(clientId);
     return client === undefined ? null : copyOf(client);
   }
@@ -130,10 +134,11 @@ export class PersistentClientStore {
   async deleteClient(clientId: string): Promise<boolean> {
     this.#file.assertOpen('deleteClient');
     if (typeof clientId !== 'string') return false;
+    await this.#file.refresh();
     const client = this.#clients.get(clientId);
     if (client === undefined) return false;
     this.#clients.delete(clientId);
-    await this.#persist(() => {
+    await this.#persist(clientId, () => {
       if (!this.#clients.has(clientId)) this.#clients.set(clientId, client);
     });
     return true;
@@ -145,19 +150,21 @@ export class PersistentClientStore {
    */
   async isValidRedirectUri(clientId: string, redirectUri: string): Promise<boolean> {
     if (typeof clientId !== 'string' || typeof redirectUri !== 'string') return false;
+    await this.#file.refresh();
     const client = this.#clients.get(clientId);
     return client !== undefined && isRegisteredRedirectUri(client.redirect_uris, redirectUri, this.#policy.strict);
   }
 
   /** Resolves once every change made before the call is on disk; rejects with the write's error. */
   flush(): Promise<void> {
-    return this.#file.saves.save();
+    return this.#file.flush();
   }
 
   /**
    * Refuses every later change with StoreClosedError (`ERR_STORE_CLOSED`),
-   * then resolves once everything already accepted is on disk (rejects with
-   * the write's error; a second call retries). Lookups keep working.
+   * saves everything already accepted and folds the journal into the store
+   * file, which then alone holds every client (rejects with the write's
+   * error; a second call retries). Lookups keep working.
    */
   close(): Promise<void> {
     return this.#file.close();
@@ -174,14 +181,14 @@ export class PersistentClientStore {
   }
 
   /** Saves; on failure undoes the change in memory and rethrows (NFR-8). */
-  async #persist(undo: () => void): Promise<void> {
-    this.#file.saves.markChanged();
+  async #persist(clientId: string, undo: () => void): Promise<void> {
+    this.#file.changed(clientId);
     try {
       await this.#file.saves.save();
     } catch (error) {
       undo();
       // A later save may already hold the undone change; the next one must overwrite it.
-      this.#file.saves.markChanged();
+      this.#file.changed(clientId);
       throw error;
     }
   }

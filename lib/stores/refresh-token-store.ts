@@ -76,19 +76,28 @@ export class PersistentRefreshTokenStore {
     this.#file = new StorePersistence(
       encryptionService,
       storagePath,
-      { name: 'refresh-tokens', field: 'tokens', defaultFileName: 'oauth_refresh_tokens.enc', isRecord: isRefreshToken, records: () => this.#tokens.values() },
+      { name: 'refresh-tokens', field: 'tokens', defaultFileName: 'oauth_refresh_tokens.enc', isRecord: isRefreshToken, idOf: (record) => record.token, records: this.#tokens },
       config.logger,
     );
     this.#debouncer = new Debouncer(saveDebounceMs, maxSaveWaitMs, () => this.#saveInBackground());
   }
 
-  /** Replaces the tokens in memory with the file's, dropping expired ones. */
+  /**
+   * Reads the file under its locks: the tokens in memory become the file's,
+   * with this store's unsaved changes on top; expired tokens are dropped (and
+   * dropped from the file with the next save). Not needed for correctness
+   * (every save merges, every lookup reads fresh): it surfaces a bad file at
+   * start-up and warms the memory.
+   */
   async loadFromStorage(): Promise<void> {
     this.#file.assertOpen('loadFromStorage');
-    const records = await this.#file.load();
+    await this.#file.load();
     const now = Date.now();
-    this.#tokens.clear();
-    for (const record of records) if (record.expires_at > now) this.#tokens.set(record.token, { ...record });
+    for (const [token, record] of this.#tokens) {
+      if (record.expires_at > now) continue;
+      this.#tokens.delete(token);
+      this.#file.tidied(token);
+    }
   }
 
   /**
@@ -97,6 +106,22 @@ export class PersistentRefreshTokenStore {
    */
   saveToStorage(): Promise<void> {
     return this.#file.saves.save();
+  }
+
+  /**
+   * Refuses every later change with StoreClosedError (`ERR_STORE_CLOSED`),
+   * cancels the debounce, saves everything already accepted and folds the
+   * journal into the store file, which then alone holds every token (rejects
+   * with the write's error; a second call retries). `validateToken` keeps working.
+   */
+  close(): Promise<void> {
+    this.#debouncer.cancel();
+    return this.#file.close();
+  }
+
+  /** Whether some accepted change has not reached disk yet. */
+  hasUnsavedChanges(): boolean {
+    return this.#file.hasUnsavedChanges;
   }
 
   /**
@@ -112,46 +137,76 @@ export class PersistentRefreshTokenStore {
     const userId = requireBoundedString(options.userId, 'options.userId');
     const scope = requireBoundedString(options.scope, 'options.scope');
     this.#file.assertOpen('generateToken');
-    return this.#issue(clientId, userId, scope);
+    const token = this.#issue(clientId, userId, scope);
+    this.#debouncer.schedule();
+    return token;
   }
 
-  /** Valid when the token exists, belongs to `clientId`, has not expired and was not rotated; else `invalid_grant`. */
+  /**
+   * Valid when the token exists, belongs to `clientId`, has not expired and
+   * was not rotated; else `invalid_grant`. Reads fresh: a token rotated or
+   * revoked by another instance or process is invalid here. An expired token
+   * is removed (saved with the next debounced save), as the original does.
+   */
   async validateToken(token: string, clientId: string): Promise<TokenValidation> {
-    const record = this.#usable(token, clientId);
-    return record === undefined ? { ...INVALID } : { valid: true, tokenData: { ...record } };
+    if (typeof token !== 'string') return { ...INVALID };
+    await this.#file.refresh();
+    const record = this.#tokens.get(token);
+    if (record !== undefined && !record.rotated && record.expires_at <= Date.now() && !this.#file.isClosed) {
+      this.#tokens.delete(token);
+      this.#changed(token);
+      return { ...INVALID };
+    }
+    const usable = this.#usable(token, clientId);
+    return usable === undefined ? { ...INVALID } : { valid: true, tokenData: { ...usable } };
   }
 
   /**
    * Replaces a valid token with a new one for the same client, user and scope;
-   * the old one is marked `rotated` and no longer validates. Atomic: the check
-   * and the swap run without an await between them, so of two concurrent
-   * rotations of one token exactly one gets the new token and the other `null`.
+   * the old one is marked `rotated` and no longer validates. A transaction
+   * under the file's in-process and cross-process locks: of any number of
+   * concurrent rotations of one token, in any number of store instances or
+   * processes, exactly one gets the new token and the others `null`; it
+   * resolves once both tokens are on disk.
    */
   async rotateToken(token: string, clientId: string): Promise<string | null> {
     this.#file.assertOpen('rotateToken');
-    const record = this.#usable(token, clientId);
-    if (record === undefined) return null;
-    record.rotated = true;
-    return this.#issue(record.client_id, record.user_id, record.scope);
+    return this.#file.transaction(() => {
+      const record = this.#usable(token, clientId);
+      if (record === undefined) return null;
+      // A new object, never a mutation: a checkpoint may be serialising the old one.
+      this.#tokens.set(token, { ...record, rotated: true });
+      this.#file.changed(token);
+      return this.#issue(record.client_id, record.user_id, record.scope);
+    });
   }
 
-  /** Removes the token, if present (a token that is not a string names none). */
+  /**
+   * Removes the token, if present (a token that is not a string names none);
+   * resolves once the removal is on disk (a transaction, like rotateToken).
+   */
   async revokeToken(token: string): Promise<void> {
     this.#file.assertOpen('revokeToken');
-    if (typeof token === 'string' && this.#tokens.delete(token)) this.#changed();
+    if (typeof token !== 'string') return;
+    await this.#file.transaction(() => {
+      if (this.#tokens.delete(token)) this.#file.changed(token);
+    });
   }
 
-  /** Removes every token of the client. */
+  /** Removes every token of the client, as seen in the file; resolves once that is on disk. */
   async revokeAllForClient(clientId: string): Promise<void> {
     this.#file.assertOpen('revokeAllForClient');
-    this.#removeWhere((record) => record.client_id === clientId);
+    await this.#file.transaction(() => this.#removeWhere((record) => record.client_id === clientId));
   }
 
-  /** Removes expired and rotated tokens; resolves with how many went. */
+  /** Removes expired and rotated tokens; resolves with how many went (saved with the next debounced save). */
   async cleanup(): Promise<number> {
     this.#file.assertOpen('cleanup');
+    await this.#file.refresh();
     const now = Date.now();
-    return this.#removeWhere((record) => record.rotated || record.expires_at <= now);
+    const removed = this.#removeWhere((record) => record.rotated || record.expires_at <= now);
+    if (removed > 0) this.#debouncer.schedule();
+    return removed;
   }
 
   /**
@@ -159,25 +214,10 @@ export class PersistentRefreshTokenStore {
    * queued; resolves once every change made before the call is on disk.
    * Rejects with the write's error if it cannot be written.
    */
-  flush(): Promise<void> {
+  async flush(): Promise<void> {
     this.#debouncer.cancel();
-    return this.saveToStorage();
-  }
-
-  /**
-   * Refuses every later change with StoreClosedError (`ERR_STORE_CLOSED`),
-   * cancels the debounce, then resolves once everything already accepted is
-   * on disk (rejects with the write's error; a second call retries).
-   * `validateToken` keeps working.
-   */
-  close(): Promise<void> {
-    this.#debouncer.cancel();
-    return this.#file.close();
-  }
-
-  /** Whether some accepted change has not reached disk yet. */
-  hasUnsavedChanges(): boolean {
-    return this.#file.hasUnsavedChanges;
+    await this.saveToStorage();
+    await this.#file.ensureFile();
   }
 
   /** Tokens held, and how many of them have expired or were rotated. */
@@ -197,7 +237,7 @@ export class PersistentRefreshTokenStore {
     // The original's format: 32 random bytes, base64url (43 characters).
     const token = randomBytes(32).toString('base64url');
     this.#tokens.set(token, { token, client_id: clientId, user_id: userId, scope, created_at: createdAt, expires_at: createdAt + this.#expiryMs, rotated: false });
-    this.#changed();
+    this.#file.changed(token);
     return token;
   }
 
@@ -214,14 +254,14 @@ export class PersistentRefreshTokenStore {
     for (const [token, record] of this.#tokens) {
       if (!predicate(record)) continue;
       this.#tokens.delete(token);
+      this.#file.changed(token);
       removed += 1;
     }
-    if (removed > 0) this.#changed();
     return removed;
   }
 
-  #changed(): void {
-    this.#file.saves.markChanged();
+  #changed(token: string): void {
+    this.#file.changed(token);
     this.#debouncer.schedule();
   }
 

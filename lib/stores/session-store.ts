@@ -50,19 +50,28 @@ export class PersistentSessionStore {
     this.#file = new StorePersistence(
       encryptionService,
       storagePath,
-      { name: 'sessions', field: 'sessions', defaultFileName: 'oauth_sessions.enc', isRecord: isUserSession, records: () => this.#sessions.values() },
+      { name: 'sessions', field: 'sessions', defaultFileName: 'oauth_sessions.enc', isRecord: isUserSession, idOf: (session) => session.sessionId, records: this.#sessions },
       options.logger,
     );
   }
 
-  /** Replaces the sessions in memory with the file's, dropping expired ones and keeping the newest `maxSessions`. */
+  /**
+   * Reads the file under its locks: the sessions in memory become the file's,
+   * with this store's unsaved changes on top; expired sessions and all but the
+   * newest `maxSessions` are dropped (and dropped from the file with the next save).
+   * Not needed for correctness (every save merges, every lookup reads fresh):
+   * it surfaces a bad file at start-up and warms the memory.
+   */
   async loadFromStorage(): Promise<void> {
     this.#file.assertOpen('loadFromStorage');
-    const records = await this.#file.load();
+    await this.#file.load();
     const now = Date.now();
-    const live = records.filter((session) => session.expiresAt > now).sort((a, b) => a.createdAt - b.createdAt);
+    const all = [...this.#sessions.values()].sort((a, b) => a.createdAt - b.createdAt);
+    const live = all.filter((session) => session.expiresAt > now).slice(-this.#maxSessions);
+    const kept = new Set(live);
     this.#sessions.clear();
-    for (const session of live.slice(-this.#maxSessions)) this.#sessions.set(session.sessionId, { ...session });
+    for (const session of live) this.#sessions.set(session.sessionId, session);
+    for (const session of all) if (!kept.has(session)) this.#file.tidied(session.sessionId);
   }
 
   /**
@@ -77,12 +86,14 @@ export class PersistentSessionStore {
     const createdAt = Date.now();
     const session: UserSession = { sessionId: randomBytes(32).toString('hex'), userId, createdAt, expiresAt: createdAt + this.#expiryMs };
     this.#sessions.set(session.sessionId, session);
+    this.#file.changed(session.sessionId);
     // A Map iterates in insertion order, and sessions are inserted oldest first.
     for (const oldest of this.#sessions.keys()) {
       if (this.#sessions.size <= this.#maxSessions) break;
       this.#sessions.delete(oldest);
+      this.#file.changed(oldest);
     }
-    this.#changed();
+    this.#saveInBackground();
     return { ...session };
   }
 
@@ -94,12 +105,14 @@ export class PersistentSessionStore {
    */
   getSession(sessionId: string): UserSession | null {
     if (typeof sessionId !== 'string') return null;
+    // Fresh read (issue 9): another instance or process may have created or deleted it.
+    this.#file.refreshSync();
     const session = this.#sessions.get(sessionId);
     if (session === undefined) return null;
     if (session.expiresAt <= Date.now()) {
       if (this.#file.isClosed) return null;
       this.#sessions.delete(sessionId);
-      this.#changed();
+      this.#changed(sessionId);
       return null;
     }
     return { ...session };
@@ -113,7 +126,7 @@ export class PersistentSessionStore {
    */
   deleteSession(sessionId: string): void {
     this.#file.assertOpen('deleteSession');
-    if (typeof sessionId === 'string' && this.#sessions.delete(sessionId)) this.#changed();
+    if (typeof sessionId === 'string' && this.#sessions.delete(sessionId)) this.#changed(sessionId);
   }
 
   /**
@@ -122,13 +135,14 @@ export class PersistentSessionStore {
    * written (a later flush retries).
    */
   flush(): Promise<void> {
-    return this.#file.saves.save();
+    return this.#file.flush();
   }
 
   /**
    * Refuses every later change with StoreClosedError (`ERR_STORE_CLOSED`),
-   * then resolves once everything already accepted is on disk (rejects with
-   * the write's error; a second call retries). Reads keep working.
+   * saves everything already accepted and folds the journal into the store
+   * file, which then alone holds every session (rejects with the write's
+   * error; a second call retries). Reads keep working.
    */
   close(): Promise<void> {
     return this.#file.close();
@@ -147,8 +161,12 @@ export class PersistentSessionStore {
     return { count: this.#sessions.size, expiredCount };
   }
 
-  #changed(): void {
-    this.#file.saves.markChanged();
+  #changed(sessionId: string): void {
+    this.#file.changed(sessionId);
+    this.#saveInBackground();
+  }
+
+  #saveInBackground(): void {
     this.#file.saves.saveInBackground((error) =>
       this.#file.reportFailedSave(error, 'background save of the session store failed; the next flush() retries it'),
     );

@@ -1,27 +1,26 @@
 /**
- * What the three stores share: a store's file, its coalesced saves and its
- * load. A store keeps its records; this keeps them on disk.
+ * What the three stores share: a store's records kept in step with its file
+ * (see store-engine.ts), coalesced saves, fresh reads, transactions, load
+ * and close. A store changes its map and names the ids it changed; this
+ * puts them on disk without ever replacing records it has not read.
  */
 import path from 'node:path';
 import type { EncryptionService } from '../encryption/encryption-service.js';
-import { loadSnapshot } from './load-snapshot.js';
+import { NotInitializedError } from '../encryption/errors.js';
+import { checkpoint, needsCheckpoint } from './checkpoint.js';
 import { SaveCoalescer } from './save-coalescer.js';
-import { defaultStorePath, serializeSnapshot, type RecordField } from './store-file.js';
+import { statPath } from './snapshot-reader.js';
+import { StoreEngine, type EngineSpec } from './store-engine.js';
 import { InvalidArgumentError, StoreClosedError } from './store-errors.js';
+import { defaultStorePath } from './store-file.js';
 import { createDefaultStoreLogger, describeError, safeLog, type StoreLogger } from './store-logger.js';
 
 /** How one store's records map onto its file. */
-export interface StoreFileSpec<T> {
-  /** The store's name in log lines, e.g. `refresh-tokens`. */
-  readonly name: string;
-  /** The array field holding the records, e.g. `sessions`. */
-  readonly field: RecordField;
+export interface StoreFileSpec<T> extends EngineSpec<T> {
   /** The file's name under `~/.sage/` when the caller gives no path. */
   readonly defaultFileName: string;
-  /** Accepts a record of the right shape; one bad record makes the whole file unreadable. */
-  readonly isRecord: (value: unknown) => value is T;
-  /** The records to write, read when a save starts. */
-  readonly records: () => Iterable<T>;
+  /** The store's map of records by id; the engine adopts others' changes into it. */
+  readonly records: Map<string, T>;
 }
 
 export class StorePersistence<T> {
@@ -31,6 +30,8 @@ export class StorePersistence<T> {
   readonly #filePath: string;
   readonly #spec: StoreFileSpec<T>;
   readonly #logger: StoreLogger;
+  readonly #engine: StoreEngine<T>;
+  #checkpointing: Promise<void> | undefined;
   #isClosed = false;
 
   constructor(service: EncryptionService, storagePath: string | undefined, spec: StoreFileSpec<T>, logger: StoreLogger | undefined) {
@@ -39,25 +40,69 @@ export class StorePersistence<T> {
     this.#filePath = resolveStorePath(storagePath, spec.defaultFileName);
     this.#spec = spec;
     this.#logger = logger ?? createDefaultStoreLogger();
+    this.#engine = new StoreEngine(service, this.#filePath, spec, spec.records, this.#logger);
+    this.#engine.onAppended = () => this.#maybeCheckpoint();
     this.saves = new SaveCoalescer(
-      () => serializeSnapshot(spec.field, spec.records()),
-      (snapshot) => this.#service.encryptToFile(snapshot, this.#filePath),
+      () => '',
+      () => this.#engine.locked(() => undefined),
     );
   }
 
-  /** The file's records, read under its lock (FR-3.3); see loadSnapshot for bad files. */
-  load(): Promise<T[]> {
-    return loadSnapshot(this.#service, { filePath: this.#filePath, field: this.#spec.field, isRecord: this.#spec.isRecord }, this.#logger);
+  /** Notes a change of the record with this id (set or deleted in the map) that the next save must carry. */
+  changed(id: string): void {
+    this.#engine.sync.pending.set(id, true);
+    this.saves.markChanged();
+  }
+
+  /** Notes a tidy-up (an expired record dropped on load) that rides along with the next save without making the store dirty. */
+  tidied(id: string): void {
+    const pending = this.#engine.sync.pending;
+    if (!pending.has(id)) pending.set(id, false);
+  }
+
+  /** Brings the map up to the file before a synchronous lookup (a few microseconds when nothing changed). */
+  refreshSync(): void {
+    this.#engine.refreshSync();
+  }
+
+  /** Brings the map up to the file before an asynchronous lookup. */
+  refresh(): Promise<void> {
+    return this.#engine.refresh();
+  }
+
+  /**
+   * Runs `fn` under the file's in-process and cross-process locks on a map
+   * caught up with the file, then writes what it changed; resolves with its
+   * result once that is on disk (a read-check-write transaction).
+   */
+  transaction<R>(fn: () => R): Promise<R> {
+    return this.#run(() => this.#engine.locked(fn));
+  }
+
+  /** Reads the file under its locks into the map (pending local changes stay on top); bad files are handled as the engine says. */
+  load(): Promise<void> {
+    // Checked up front so a missing file does not hide the misconfiguration.
+    if (!this.#service.isInitialized()) return Promise.reject(new NotInitializedError('loadFromStorage'));
+    return this.#engine.locked(() => undefined);
+  }
+
+  /** Resolves once every change made before the call is on disk and a store file exists (as the original's save always wrote one). */
+  async flush(): Promise<void> {
+    await this.saves.save();
+    await this.ensureFile();
+  }
+
+  /** Writes the store file when there is none, so a flushed store always leaves its file. */
+  async ensureFile(): Promise<void> {
+    if (statPath(this.#filePath) !== undefined) return;
+    await this.#engine.locked(async () => {
+      if (this.#engine.sync.snapshotId === undefined) await this.#engine.fold();
+    });
   }
 
   /** The absolute file path, fixed at construction. */
   get filePath(): string {
     return this.#filePath;
-  }
-
-  /** Whether some change has not reached disk yet. */
-  get hasUnsavedChanges(): boolean {
-    return this.saves.isDirty;
   }
 
   /** Whether `close()` has begun. */
@@ -74,17 +119,47 @@ export class StorePersistence<T> {
   }
 
   /**
-   * Refuses every later change, then saves what is pending; resolves once it
-   * is on disk. Idempotent: a second call saves again (retrying a failure).
+   * Refuses every later change, saves what is pending, then folds the
+   * journal into the snapshot and removes the journal: afterwards the
+   * snapshot alone holds every record, in the original format (a downgrade
+   * to the original server reads it). A second call retries a failure.
    */
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.#isClosed = true;
-    return this.saves.save();
+    await this.#checkpointing;
+    await this.saves.save();
+    await this.#engine.locked(async () => {
+      const { journal, snapshotId } = this.#engine.sync;
+      if (journal !== undefined || snapshotId === undefined || statPath(this.#engine.sync.journalPath) !== undefined) await this.#engine.fold();
+    });
+  }
+
+  /** Whether a change made through this store is not yet on disk. */
+  get hasUnsavedChanges(): boolean {
+    return this.#engine.hasUnsavedChanges || this.saves.isSaving;
   }
 
   /** Reports a save nobody awaits; the error's code and message only, never a record. */
   reportFailedSave(error: unknown, message: string): void {
     safeLog(this.#logger, 'error', { store: this.#spec.name, filePath: this.#filePath, ...describeError(error) }, message);
+  }
+
+  #run<R>(start: () => Promise<R>): Promise<R> {
+    try {
+      return start();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #maybeCheckpoint(): void {
+    if (this.#checkpointing !== undefined || !needsCheckpoint(this.#engine)) return;
+    this.#checkpointing = checkpoint(this.#engine, this.#spec.field)
+      .then(
+        () => undefined,
+        (error: unknown) => this.reportFailedSave(error, 'checkpoint of the store journal failed; the journal keeps every change and the next save retries'),
+      )
+      .finally(() => (this.#checkpointing = undefined));
   }
 }
 

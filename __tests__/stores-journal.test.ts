@@ -1,0 +1,134 @@
+/**
+ * The journal beside a store file (issue 15), on real files: a large store
+ * appends one line per save, a torn tail is ignored and cut by the next
+ * writer, a corrupt middle line costs only itself, a snapshot rewritten by
+ * someone else makes the journal stale, checkpoints fold the journal in,
+ * and close() leaves the snapshot alone holding everything (downgrade).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { EncryptionService } from '../lib/encryption/encryption-service.js';
+import { PersistentSessionStore, type UserSession } from '../lib/stores/session-store.js';
+import { createService, makeTempDir, readStoreFile, recordingStoreLogger, removeTempDir } from './helpers/store-harness.js';
+
+let dir: string;
+let service: EncryptionService;
+const file = (): string => path.join(dir, 'oauth_sessions.enc');
+const journal = (): string => `${file()}.journal`;
+const BIG = { maxSessions: 1_000_000 };
+
+beforeEach(async () => {
+  dir = makeTempDir();
+  service = await createService(dir);
+});
+afterEach(async () => {
+  await service.waitForPendingWrites();
+  removeTempDir(dir);
+});
+
+/** A store past the journal threshold (a ~120 KB snapshot), and its ids. */
+async function bigStore(logger = recordingStoreLogger()): Promise<{ store: PersistentSessionStore; ids: string[] }> {
+  const store = new PersistentSessionStore(service, file(), { ...BIG, logger });
+  const ids = Array.from({ length: 400 }, (_, index) => store.createSession(`user-${index}`).sessionId);
+  await store.flush();
+  return { store, ids };
+}
+
+/** Which of `candidates` a fresh store instance (a restart) holds after loadFromStorage(). */
+async function loadedIds(candidates: readonly string[], logger = recordingStoreLogger()): Promise<string[]> {
+  const fresh = new PersistentSessionStore(await createService(dir), file(), { ...BIG, logger });
+  await fresh.loadFromStorage();
+  return candidates.filter((id) => fresh.getSession(id) !== null).sort();
+}
+const sorted = (ids: readonly string[]): string[] => [...ids].sort();
+
+const snapshotIds = async (): Promise<string[]> =>
+  (((await readStoreFile(service, file()))?.sessions ?? []) as UserSession[]).map((session) => session.sessionId).sort();
+
+describe('appends (issue 15 item 1)', () => {
+  test('a save of a large store appends one line and leaves the snapshot alone; a fresh load replays it', async () => {
+    const { store, ids } = await bigStore();
+    const before = fs.readFileSync(file());
+    const added = store.createSession('one-more').sessionId;
+    await store.flush();
+    expect(fs.readFileSync(file()).equals(before)).toBe(true);
+    const lines = fs.readFileSync(journal(), 'latin1').split('\n');
+    expect(lines[0]).toMatch(/^ssm-journal 1 [0-9a-f]{32} [0-9a-f]{32}$/);
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toBe('');
+    expect(await loadedIds([...ids, added])).toEqual(sorted([...ids, added]));
+  });
+
+  test('a torn tail (no newline, or a last line that fails authentication) is ignored, never data, and the next writer cuts it', async () => {
+    const { store, ids } = await bigStore();
+    const added = store.createSession('one-more').sessionId;
+    await store.flush();
+    for (const tail of ['AAAA.BBBB', 'AAAA.BBBB.CCCC\n']) {
+      fs.appendFileSync(journal(), tail);
+      const logger = recordingStoreLogger();
+      expect(await loadedIds([...ids, added], logger)).toEqual(sorted([...ids, added]));
+      expect(logger.entries).toEqual([]);
+    }
+    const last = store.createSession('after-the-tear').sessionId;
+    await store.flush();
+    const lines = fs.readFileSync(journal(), 'latin1').split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines.some((line) => line.startsWith('AAAA'))).toBe(false);
+    expect(await loadedIds([...ids, added, last])).toEqual(sorted([...ids, added, last]));
+  });
+
+  test('a corrupt line in the middle costs only itself: good entries kept, a byte-exact copy aside, a warning with counts', async () => {
+    const { store, ids } = await bigStore();
+    const first = store.createSession('first').sessionId;
+    await store.flush();
+    const second = store.createSession('second').sessionId;
+    await store.flush();
+    const lines = fs.readFileSync(journal(), 'latin1').split('\n');
+    lines[1] = `x${lines[1]!.slice(1)}`;
+    const damaged = Buffer.from(lines.join('\n'), 'latin1');
+    fs.writeFileSync(journal(), damaged);
+    const logger = recordingStoreLogger();
+    expect(await loadedIds([...ids, first, second], logger)).toEqual(sorted([...ids, second]));
+    expect(logger.entries).toEqual([
+      { level: 'warn', fields: expect.objectContaining({ droppedLines: 1, droppedRecords: 0 }), message: expect.any(String) },
+    ]);
+    const copy = fs.readdirSync(dir).find((name) => name.startsWith('oauth_sessions.enc.journal.corrupt-'));
+    expect(fs.readFileSync(path.join(dir, copy!)).equals(damaged)).toBe(true);
+  });
+
+  test('a journal whose snapshot was rewritten by someone else (the original server) is stale: moved aside and ignored', async () => {
+    const { store, ids } = await bigStore();
+    const added = store.createSession('in-the-journal').sessionId;
+    await store.flush();
+    await service.encryptToFile(JSON.stringify({ version: 1, sessions: [] }), file());
+    const logger = recordingStoreLogger();
+    expect(await loadedIds([...ids, added], logger)).toEqual([]);
+    expect(logger.entries).toEqual([{ level: 'warn', fields: expect.objectContaining({ problem: 'stale journal' }), message: expect.any(String) }]);
+    expect(fs.existsSync(journal())).toBe(false);
+  });
+});
+
+describe('checkpoints and close (issue 15 items 2 and 3)', () => {
+  test('close() folds the journal into the snapshot and removes it: the original format alone holds every record (downgrade)', async () => {
+    const { store, ids } = await bigStore();
+    const added = store.createSession('one-more').sessionId;
+    await store.flush();
+    expect(fs.existsSync(journal())).toBe(true);
+    await store.close();
+    expect(fs.existsSync(journal())).toBe(false);
+    expect(await snapshotIds()).toEqual([...ids, added].sort());
+  });
+
+  test('a journal that outgrows its snapshot is checkpointed: a new snapshot, a short journal, nothing lost', async () => {
+    const { store, ids } = await bigStore();
+    const all = [...ids];
+    for (let round = 0; round < 16; round += 1) {
+      for (let index = 0; index < 100; index += 1) all.push(store.createSession(`r${round}-${index}`).sessionId);
+      await store.flush();
+    }
+    await service.waitForPendingWrites();
+    expect((await snapshotIds()).length).toBeGreaterThan(ids.length);
+    expect(fs.statSync(journal()).size).toBeLessThan(fs.statSync(file()).size);
+    expect(await loadedIds(all)).toEqual(sorted(all));
+  });
+});

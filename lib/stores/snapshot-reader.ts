@@ -1,0 +1,98 @@
+/**
+ * Reads a snapshot (the store file in the original format) synchronously:
+ * the same code serves the async paths and the synchronous `getSession`.
+ */
+import fs from 'node:fs';
+import type { KeyedCodec } from '../encryption/keyed-codec.js';
+import { parsePayload } from '../encryption/crypto-format.js';
+import { errorCode } from '../files/fs-seam.js';
+import type { RecordSpec } from './record-rules-spec.js';
+import { snapshotIdOf } from './journal-format.js';
+import { STORE_VERSION, isObject } from './store-file.js';
+import { UnsupportedStoreVersionError } from './store-errors.js';
+
+/** Gives the codec of a salt; the async callers' provider throws MissingKeyError instead of deriving. */
+export type CodecProvider = (saltHex: string) => KeyedCodec;
+
+/** Thrown by a non-deriving CodecProvider: derive the salt's key asynchronously, then read again. */
+export class MissingKeyError extends Error {
+  override readonly name = 'MissingKeyError';
+  readonly code = 'ERR_MISSING_KEY' as const;
+  readonly saltHex: string;
+  constructor(saltHex: string) {
+    super('the key of a salt has not been derived yet');
+    this.saltHex = saltHex;
+  }
+}
+
+/** What identifies one version of a file cheaply: a replaced or grown file differs in one of these. */
+export interface FileStamp {
+  readonly ino: number;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+export const stampOf = (stats: fs.Stats): FileStamp => ({ ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs });
+export const sameStamp = (a: FileStamp | undefined, b: FileStamp | undefined): boolean =>
+  a === b || (a !== undefined && b !== undefined && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs);
+
+/** The stamp of a path now, or undefined when there is no file. */
+export function statPath(filePath: string): FileStamp | undefined {
+  const stats = fs.statSync(filePath, { throwIfNoEntry: false });
+  return stats === undefined ? undefined : stampOf(stats);
+}
+
+/** A snapshot as read: its records (in file order), its id, and what was wrong with it. */
+export interface SnapshotImage<T> {
+  readonly records: T[];
+  /** The payload's IV (hex); undefined when there is no file. */
+  readonly id: string | undefined;
+  readonly stamp: FileStamp | undefined;
+  /** Records the spec refused (dropped). */
+  readonly badRecords: number;
+  /** Why the whole file is unreadable (undecryptable or not a store document); the records are then empty. */
+  readonly problem?: string;
+}
+
+/** Reads and decrypts the snapshot at `filePath`. A newer version throws UnsupportedStoreVersionError. */
+export function readSnapshot<T>(filePath: string, spec: RecordSpec<T>, codecOf: CodecProvider): SnapshotImage<T> {
+  let fd: number;
+  try {
+    fd = fs.openSync(filePath, 'r');
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return { records: [], id: undefined, stamp: undefined, badRecords: 0 };
+    throw error;
+  }
+  let payload: string;
+  let stamp: FileStamp;
+  try {
+    stamp = stampOf(fs.fstatSync(fd));
+    payload = fs.readFileSync(fd, 'latin1');
+  } finally {
+    fs.closeSync(fd);
+  }
+  const id = snapshotIdOf(payload.slice(0, 80));
+  const unreadable = (problem: string): SnapshotImage<T> => ({ records: [], id, stamp, badRecords: 0, problem });
+  let plaintext: string;
+  try {
+    const { salt } = parsePayload(payload);
+    plaintext = codecOf(salt.toString('hex')).openPayload(payload);
+  } catch (error) {
+    if (errorCode(error) !== 'ERR_DECRYPT') throw error;
+    return unreadable(error instanceof Error ? error.message : 'cannot decrypt');
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(plaintext);
+  } catch {
+    return unreadable('not JSON');
+  }
+  if (!isObject(document)) return unreadable('not a JSON object');
+  const { version } = document;
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) return unreadable('no valid version');
+  if (version > STORE_VERSION) throw new UnsupportedStoreVersionError(filePath, version, STORE_VERSION);
+  const entries = document[spec.field];
+  if (!Array.isArray(entries)) return unreadable(`no "${spec.field}" array`);
+  const records = entries.filter(spec.isRecord);
+  return { records, id, stamp, badRecords: entries.length - records.length };
+}
