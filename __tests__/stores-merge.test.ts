@@ -123,7 +123,7 @@ describe('transactions (issue 9 item 4)', () => {
     await a.flush();
     expect((await b.validateToken(token, 'client-a')).valid).toBe(true);
     const next = await a.rotateToken(token, 'client-a');
-    expect(next).toMatch(/^[0-9a-f]{64}$/);
+    expect(next).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(await b.validateToken(token, 'client-a')).toEqual({ valid: false, error: 'invalid_grant' });
     expect((await b.validateToken(next!, 'client-a')).valid).toBe(true);
   });

@@ -6,6 +6,7 @@
  * path is fixed at construction.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import * as fc from 'fast-check';
 import type { EncryptionService } from '../lib/encryption/encryption-service.js';
@@ -278,11 +279,16 @@ describe('paths are resolved once, at construction (issue 10, defect 8)', () => 
   });
 
   test('an empty path means the default file, as in the original', async () => {
-    const writes = jest.spyOn(service, 'encryptToFile').mockResolvedValue(undefined);
-    const sessions = new PersistentSessionStore(service, '', { logger });
-    sessions.createSession('u');
-    await sessions.flush();
-    expect(writes.mock.calls[0]![1]).toMatch(/[/\\]\.sage[/\\]oauth_sessions\.enc$/);
-    writes.mockRestore();
+    // The default ~/.sage must land in this test's directory, never the real home.
+    const homedir = jest.spyOn(os, 'homedir').mockReturnValue(dir);
+    try {
+      const sessions = new PersistentSessionStore(service, '', { logger });
+      const session = sessions.createSession('u');
+      await sessions.flush();
+      const defaultFile = path.join(dir, '.sage', 'oauth_sessions.enc');
+      expect((await readStoreFile(service, defaultFile))!.sessions).toEqual([session]);
+    } finally {
+      homedir.mockRestore();
+    }
   });
 });
