@@ -196,7 +196,8 @@ describe('no secret in any log line, warning or error (part 6, NFR-4)', () => {
     const first = await tokens.generateToken({ clientId: 'client-a', userId: `user-${MARK}`, scope: `scope-${MARK}` });
     ids.tokens.push(first, (await tokens.rotateToken(first, 'client-a'))!);
     await register('first');
-    await shutdown([sessions, tokens, clients], service);
+    // Flushes, not shutdown(): shutdown closes the stores, and they are used below.
+    await Promise.all([sessions.flush(), tokens.flush(), clients.flush()]);
 
     // Every fault in a background, a debounced and an awaited save.
     for (const [op, code] of FAULTS) {
@@ -252,8 +253,6 @@ describe('no secret in any log line, warning or error (part 6, NFR-4)', () => {
     const failed = t.next(/background save/);
     ids.sessions.push(sessions.createSession(`user-${MARK}-shutdown`).sessionId);
     await failed;
-    seam.arm('write', fsError('ENOSPC', 'write'));
-    await shutdown([sessions, tokens, clients], service).catch(t.error);
     const exited = deferred<number>();
     const uninstall = installShutdownHandlers([sessions, clients], service, { signals: ['SIGTERM'], exit: (code) => exited.resolve(code), logger: t.storeLogger });
     try {
@@ -267,6 +266,9 @@ describe('no secret in any log line, warning or error (part 6, NFR-4)', () => {
     } finally {
       uninstall();
     }
+    // After the handler's: shutdown() closes the stores, so the failing one comes last but one.
+    seam.arm('write', fsError('ENOSPC', 'write'));
+    await shutdown([sessions, tokens, clients], service).catch(t.error);
     await shutdown([sessions, tokens, clients], service);
 
     // The default reporters: a generated-key warning, a file moved aside, a queue depth warning.

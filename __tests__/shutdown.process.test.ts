@@ -190,6 +190,11 @@ describe('SIGTERM under steady load tells the truth (issue 9, item 6)', () => {
     expect(acked.logged).toEqual(['ERR_STORE_FLUSH']);
     expect((await missingAfterRestart(acked)).length).toBeGreaterThan(0);
   });
+
+  test('a flush that never settles with timeoutMs Infinity: when the event loop runs dry the exit code is still 1, not 0', async () => {
+    const exit = await runFixture('shutdown-hang.mjs', []);
+    expect({ code: exit.code, signal: exit.signal }).toEqual({ code: 1, signal: null });
+  });
 });
 
 describe('nothing happens on import (behaviour 8, 9)', () => {

@@ -124,6 +124,9 @@ export function installShutdownHandlers(
   let isShuttingDown = false;
 
   const stop = async (signal: NodeJS.Signals): Promise<void> => {
+    // Until the outcome is known the answer is failure: were the event loop to run dry under a
+    // flush that never settles (no timer with timeoutMs Infinity), Node would otherwise exit 0.
+    if (options.exit === undefined) process.exitCode = 1;
     let code = 0;
     try {
       await shutdown(storeList, encryptionService, { timeoutMs });
