@@ -73,10 +73,10 @@ describe('end to end (the built bin)', () => {
     expect(fs.readdirSync(home)).toEqual([]);
   });
 
-  test('SIGINT mid-run removes the working directory and exits 130', async () => {
+  test.each(['SIGINT', 'SIGTERM', 'SIGHUP'] as const)('%s mid-run removes the working directory and ends the process by that signal', async (signal) => {
     // Enough old-recipe saves (one scrypt each) that the run is still going when the signal lands.
     const child = spawn(process.execPath, [BIN, '--ops', '5000', '--dir', dir], { stdio: 'ignore', timeout: CHILD_TIMEOUT_MS });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, by) => resolve(by)));
     await new Promise<void>((resolve) => {
       const watcher = fs.watch(dir, () => {
         if (fs.readdirSync(dir).length === 0) return;
@@ -84,8 +84,12 @@ describe('end to end (the built bin)', () => {
         resolve();
       });
     });
-    child.kill('SIGINT');
-    await expect(exited).resolves.toBe(130);
-    expect(fs.readdirSync(dir)).toEqual([]);
+    try {
+      child.kill(signal);
+      await expect(exited).resolves.toBe(signal);
+      expect(fs.readdirSync(dir)).toEqual([]);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
   });
 });

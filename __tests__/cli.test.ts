@@ -98,10 +98,11 @@ describe('argument handling', () => {
     },
   );
 
-  test('--help prints the usage and exits 0 without touching the disk', async () => {
+  test('--help prints the usage within 80 columns and exits 0 without touching the disk', async () => {
     const { io, out } = captureIo();
     await expect(main(['--help', '--dir', dir], io)).resolves.toBe(0);
     expect(out()).toContain('--ops <n>');
+    expect(Math.max(...out().split('\n').map((line) => line.length))).toBeLessThanOrEqual(80);
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 });

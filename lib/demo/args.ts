@@ -16,9 +16,12 @@ export class UsageError extends Error {
   readonly code = 'ERR_USAGE' as const;
 }
 
+/** Concurrent saves per part when --ops is not given. */
 export const DEFAULT_OPS = 100;
+/** The largest --ops accepted: the old recipe queues one scrypt call per save. */
 export const MAX_OPS = 100_000;
 
+/** The --help text; every line fits 80 columns. */
 export const USAGE = `Usage: npm start -- [options]   (or: node dist/demo/bin.js [options])
 
 Reproduces the concurrent-save race of the old EncryptionService recipe

@@ -5,11 +5,14 @@ import { main } from './main.js';
 import type { WorkDir } from './work-dir.js';
 
 let workDir: WorkDir | undefined;
-// Ctrl-C mid-run must not leave the working directory behind either.
-for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15]] as const) {
+// Ctrl-C, a kill or a closed terminal mid-run must not leave the working directory behind either.
+for (const signal of ['SIGHUP', 'SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    if (workDir !== undefined) rmSync(workDir.path, { recursive: true, force: true });
-    process.exit(128 + number);
+    // Retries: a save still in flight on the thread pool may add a file while the tree is being removed.
+    if (workDir !== undefined) rmSync(workDir.path, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+    // Re-raised with the default action rather than process.exit(): exit would first drain
+    // libuv's thread pool, which can hold thousands of queued scrypt calls of the old recipe.
+    process.kill(process.pid, signal);
   });
 }
 
