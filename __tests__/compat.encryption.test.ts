@@ -28,8 +28,7 @@ afterEach(() => {
 
 /** The original's payload: fresh salt, scrypt per call, hex `salt:iv:tag:data`. */
 function originalEncrypt(secret: string, plaintext: string): string {
-  const salt = randomBytes(16);
-  const iv = randomBytes(16);
+  const [salt, iv] = [randomBytes(16), randomBytes(16)];
   const cipher = createCipheriv('aes-256-gcm', scryptSync(secret, salt, 32), iv);
   const data = cipher.update(plaintext, 'utf8', 'hex') + cipher.final('hex');
   return [salt.toString('hex'), iv.toString('hex'), cipher.getAuthTag().toString('hex'), data].join(':');

@@ -148,6 +148,25 @@ describe('FR-4: key precedence is the original one (environment, key file, gener
   });
 });
 
+test('a key file published by another process between the read and the check is used, not taken for a dangling symlink', async () => {
+  fs.mkdirSync(path.dirname(keyPath));
+  let reads = 0;
+  const service = new EncryptionService({ keyStoragePath: keyPath }, {
+    fileSystem: {
+      readFile: async (file) => {
+        reads += 1;
+        if (reads > 1) return fs.promises.readFile(file, 'utf8');
+        // The rival publishes right after this read found nothing.
+        fs.writeFileSync(keyPath, 'rival-key', { mode: 0o600 });
+        throw fsError('ENOENT', 'open');
+      },
+    },
+  });
+  await service.initialize();
+  expect(service.getHealthStatus().keySource).toBe('file');
+  expect(legacyDecrypt('rival-key', await service.encrypt('x'))).toBe('x');
+});
+
 describe('FR-4: a key file readable by group or others is warned about, like ssh does', () => {
   test.each([['0644', 0o644], ['0666', 0o666], ['0640', 0o640]])('mode %s: one warning naming the path and the mode, never the key', async (_, mode) => {
     fs.mkdirSync(path.dirname(keyPath));

@@ -77,10 +77,15 @@ async function readKeyFile(fs: FileSystem, keyStoragePath: string, warn: KeyWarn
     text = await fs.readFile(keyStoragePath);
   } catch (error) {
     if (errorCode(error) !== 'ENOENT') throw error;
-    if (await isDanglingLink(fs, keyStoragePath)) {
+    if (!(await nameExists(fs, keyStoragePath))) return undefined;
+    // Reading said "no such file", yet the name exists: another process has just published its
+    // key, or the name is a symlink to nothing. A second read tells them apart.
+    try {
+      text = await fs.readFile(keyStoragePath);
+    } catch (again) {
+      if (errorCode(again) !== 'ENOENT') throw again;
       throw new KeyFileError(keyStoragePath, 'is a symbolic link whose target does not exist; restore the target or remove the link');
     }
-    return undefined;
   }
   const secret = text.trim();
   if (secret === '') throw new KeyFileError(keyStoragePath, 'is empty; restore the key or remove the file to generate a new one');
@@ -88,8 +93,8 @@ async function readKeyFile(fs: FileSystem, keyStoragePath: string, warn: KeyWarn
   return secret;
 }
 
-/** Reading gave ENOENT, yet the name exists: only a symlink to a missing target does that. */
-async function isDanglingLink(fs: FileSystem, keyStoragePath: string): Promise<boolean> {
+/** lstat: whether the name itself exists, whatever it points at. */
+async function nameExists(fs: FileSystem, keyStoragePath: string): Promise<boolean> {
   try {
     await fs.stat(keyStoragePath);
     return true;

@@ -39,9 +39,9 @@ export class FileMutex {
 
   /** Runs `operation` alone among operations on `filePath`, after every earlier one; resolves with its result. */
   withLock<T>(filePath: string, operation: () => Promise<T>): Promise<T> {
-    const queuedAt = Date.now();
+    const calledAt = Date.now();
     return this.#queue.run(path.resolve(filePath), () => {
-      const waited = Date.now() - queuedAt;
+      const waited = Date.now() - calledAt;
       this.#totalWaitTimeMs += waited;
       this.#longestWaitMs = Math.max(this.#longestWaitMs, waited);
       return operation();

@@ -41,6 +41,9 @@ export interface GenerateRefreshTokenOptions {
   scope: string;
 }
 
+/** Random bytes per refresh token. */
+const TOKEN_BYTES = 32;
+
 const INVALID: TokenValidation = Object.freeze({ valid: false, error: 'invalid_grant' });
 
 /**
@@ -235,7 +238,7 @@ export class PersistentRefreshTokenStore {
   #issue(clientId: string, userId: string, scope: string): string {
     const createdAt = Date.now();
     // The original's format: 32 random bytes, base64url (43 characters).
-    const token = randomBytes(32).toString('base64url');
+    const token = randomBytes(TOKEN_BYTES).toString('base64url');
     this.#tokens.set(token, { token, client_id: clientId, user_id: userId, scope, created_at: createdAt, expires_at: createdAt + this.#expiryMs, rotated: false });
     this.#file.changed(token);
     return token;
