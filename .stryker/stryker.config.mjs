@@ -1,5 +1,5 @@
 // Mutation testing of the library's core (issue 16): `npm run mutate`, or one
-// scope at a time with `MUTATE_SCOPE=queue|files|stores npm run mutate`.
+// scope at a time with `MUTATE_SCOPE=queue|locks|files|stores npm run mutate`.
 // Kept out of `npm test`: every mutant re-runs the tests that cover it, and on
 // two shared cores a full run takes hours; a scope runs only the suites that
 // pin its files down (the store suites also cover the queue, but run slowly,
@@ -10,9 +10,14 @@
 /** Each scope: the files it mutates and the suites (__tests__/<name>.test.ts globs) that run against them. */
 const SCOPES = {
   queue: {
-    mutate: ['lib/queue/*.ts', 'lib/files/file-locks.ts'],
-    // Not the model test (reliability.queue-model) nor serial-queue.scale: seconds per mutant, and the unit suites pin the same behaviour.
-    tests: ['serial-queue.{abort,context,idle,metrics,ordering,warnings}', 'encryption-locks'],
+    mutate: ['lib/queue/*.ts'],
+    // In-memory suites only: the model test (reliability.queue-model) and serial-queue.scale take seconds per mutant.
+    tests: ['serial-queue.{abort,context,idle,metrics,ordering,warnings}'],
+  },
+  // Every FileLocks mutant re-runs suites that fsync real files (one has 1,000 saves): a scope of its own.
+  locks: {
+    mutate: ['lib/files/file-locks.ts'],
+    tests: ['encryption-locks'],
   },
   files: {
     mutate: [
@@ -55,9 +60,6 @@ export default {
       // Suites that spawn processes load the BUILT package, which Stryker does not mutate.
       testMatch: chosen.flatMap((s) => s.tests).map((name) => `**/__tests__/${name}.test.ts`),
       testPathIgnorePatterns: ['/node_modules/', '\\.process\\.test\\.ts$'],
-      // A mutant that makes a test hang fails that test in 4 s (killed) instead of
-      // running into Stryker's timeout, which restarts the jest runner (tens of seconds).
-      testTimeout: 4_000,
     },
   },
   coverageAnalysis: 'perTest',
