@@ -9,7 +9,7 @@ import { canonicalPath } from '../lib/files/canonical-path.js';
 import { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { nodeFileSystem } from '../lib/files/fs-seam.js';
 import { capturingLogger, tempFilesIn, siblingKeyFile } from './fixtures/encryption/helpers.js';
-import { deferred, makeTempDir, removeTempDir, type Deferred } from './helpers/common.js';
+import { deferred, drain, makeTempDir, removeTempDir, type Deferred } from './helpers/common.js';
 
 let dir: string;
 beforeEach(() => (dir = makeTempDir()));
@@ -248,6 +248,23 @@ describe('FR-4: pending work, idle and metrics', () => {
     await idle;
     expect(await service.decryptFromFile(file)).toBe('queued');
     await saving;
+  });
+
+  test('while a write runs after its admission, hasPendingWrites is true and waitForPendingWrites waits for it', async () => {
+    const { service } = await createService();
+    const holder = hold(service, path.join(dir, 'a.enc'));
+    await holder.entered.promise;
+    // Another call admitted and finished: the admission chain is idle, only the held lock is busy.
+    await service.withFileLock(path.join(dir, 'control'), () => undefined);
+    expect(service.hasPendingWrites()).toBe(true);
+    let isIdle = false;
+    const idle = service.waitForPendingWrites().then(() => (isIdle = true));
+    await drain();
+    expect(isIdle).toBe(false);
+    holder.release.resolve();
+    await idle;
+    expect(service.hasPendingWrites()).toBe(false);
+    await holder.done;
   });
 
   test('getMutexMetrics maps the queue: live files, pending, waits; nothing left when idle (NFR-3)', async () => {

@@ -15,6 +15,7 @@ interface Holder {
 
 let sharedHolders: AsyncLocalStorage<readonly Holder[]> | undefined;
 
+/** Which keys the calling async context holds, across every detecting queue. */
 export class ReentryGuard {
   /**
    * One store behind every detecting queue, created by the first of them.

@@ -37,6 +37,7 @@ class TailChain<S> implements WaitingLine<S> {
   }
 }
 
+/** The core behind SerialQueue: `run`, `depth`, `size`, `pending`, `onIdle`; `S` is the observer's per-key state. */
 export class TailQueue<K, S> {
   // A Map compares keys as the queue promises (SameValueZero) and beat a null-prototype
   // dictionary for string keys (bench/queue.bench.mjs, "index" rows).
