@@ -168,30 +168,31 @@ describe('process lock: stale entries are taken over by mtime age only', () => {
     await (await waiter.promise).release();
   });
 
-  test('two waiters that both judge one entry stale: the slower claim puts back the winner’s fresh entry', async () => {
+  test('two waiters that both judge one entry stale: the slower one, entering the takeover sub-lock late, leaves the winner’s fresh entry alone', async () => {
     writeForeignEntry(STALE_MS + 1000);
-    const renameReached = deferred();
-    const renameGate = deferred();
+    const linkReached = deferred();
+    const linkGate = deferred();
     let isPaused = true;
-    // The slow waiter stops right before it moves the entry aside, having judged it stale.
+    // The slow waiter stops right before it creates the takeover sub-lock, having judged the entry stale.
     const slowFs = io({
-      rename: async (from, to) => {
-        if (isPaused && from === lockFile) {
+      link: async (from, to) => {
+        if (isPaused && to === `${lockFile}.takeover`) {
           isPaused = false;
-          renameReached.resolve();
-          await renameGate.promise;
+          linkReached.resolve();
+          await linkGate.promise;
         }
-        await fsp.rename(from, to);
+        await fsp.link(from, to);
       },
     });
     const slow = track(acquire({ fileSystem: slowFs }));
-    await renameReached.promise;
+    await linkReached.promise;
     const winner = await acquire();
     const winnerToken = ownerToken();
-    renameGate.resolve();
+    linkGate.resolve();
     await drive(2000, () => slow.isSettled);
     expect(slow.isSettled).toBe(false);
     expect(ownerToken()).toBe(winnerToken);
+    expect(fs.existsSync(`${lockFile}.takeover`)).toBe(false);
     await expect(winner.assertHeld()).resolves.toBeUndefined();
     await winner.release();
     await drive(1000, () => slow.isSettled);
@@ -248,7 +249,7 @@ describe('process lock: a lost lock is detected and never removed from its new h
     expect(fs.readdirSync(dir)).toEqual(['sessions.enc.lock']);
   });
 
-  test('a release that cannot read the moved entry puts it back and rejects with the read error', async () => {
+  test('a release that cannot read the entry leaves it in place and rejects with the read error', async () => {
     let isFailing = false;
     const eio = Object.assign(new Error('injected'), { code: 'EIO' });
     const readFile = async (file: string): Promise<string> => {
