@@ -63,6 +63,64 @@ describe('process lock across processes, FR-2 / issue 9 item 2', () => {
   });
 });
 
+describe('process lock across processes: takeover and release never touch a fresh entry (review D1, D2)', () => {
+  test('FR-2: sixteen waiters woken together as a dead holder’s entry turns stale: exactly one holds at a time, none is compromised', async () => {
+    const herd = 16;
+    const holdMs = 150;
+    fs.writeFileSync(target, 'x');
+    const goAt = Date.now() + 5000;
+    fs.writeFileSync(`${target}.lock`, JSON.stringify({ pid: 999_999, hostname: 'gone', token: 'd'.repeat(32), createdAt: 0 }));
+    // Stale 300 ms after the waiters start, so that all of them are polling it at that moment.
+    const mtime = (goAt + 300 - STALE_MS) / 1000;
+    fs.utimesSync(`${target}.lock`, mtime, mtime);
+    const runs = Array.from({ length: herd }, () => runFixture(WORKER, ['herd', target, String(STALE_MS), String(holdMs), String(goAt)], { timeoutMs: 60_000 }));
+    const holds = (await Promise.all(runs)).map((exit) => {
+      expect({ code: exit.code, stderr: exit.stderr }).toEqual({ code: 0, stderr: '' });
+      return JSON.parse(exit.stdout.trim()) as { acquiredAt: number; endedAt: number; held: boolean; code?: string };
+    });
+    const overlapping = holds.flatMap((a, i) => holds.slice(i + 1).filter((b) => a.acquiredAt < b.endedAt && b.acquiredAt < a.endedAt));
+    expect(overlapping).toEqual([]);
+    expect(holds.filter((hold) => !hold.held)).toEqual([]);
+    expect(fs.readdirSync(dir).sort()).toEqual(['state.json']);
+  }, 90_000);
+
+  test('FR-2: a holder stalled past staleMs releases after the takeover: the new holder keeps its entry even while a third process tries to create one', async () => {
+    // Every move of an entry shows as a 'rename' event of its name (inotify), whoever is scheduled when.
+    const events: string[] = [];
+    const watcher = fs.watch(dir, (type, name) => events.push(`${type} ${name}`));
+    const stalled = lineSeen('locked');
+    const staller = startFixture(WORKER, ['stall-release', target, String(STALE_MS)], { timeoutMs: 40_000, onLine: stalled.onLine });
+    await stalled.seen;
+    const holder = startFixture(WORKER, ['hold-until-released', target, String(STALE_MS)], { timeoutMs: 40_000 });
+    // A third party creating the entry whenever the name is free: an old-style release (move aside, then
+    // link back) may let it in and then drop the new holder's entry. It spins until the stalled release is done.
+    const foreignTemp = path.join(dir, 'foreign-entry');
+    fs.writeFileSync(foreignTemp, JSON.stringify({ pid: 999_998, hostname: 'third', token: 'e'.repeat(32), createdAt: 0 }));
+    let foreignCreated = false;
+    for (const deadline = Date.now() + 30_000; !foreignCreated && !fs.existsSync(`${target}.released`) && Date.now() < deadline; ) {
+      try {
+        fs.linkSync(foreignTemp, `${target}.lock`);
+        foreignCreated = true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+    }
+    const [stallerExit, holderExit] = await Promise.all([staller.exit, holder.exit]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    watcher.close();
+    expect({ code: stallerExit.code, stderr: stallerExit.stderr }).toEqual({ code: 0, stderr: '' });
+    expect({ code: holderExit.code, stderr: holderExit.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(foreignCreated).toBe(false);
+    expect(JSON.parse(holderExit.stdout.trim())).toEqual({ held: true });
+    // Between the takeover and the end of the stalled release, nobody moved the new holder's entry.
+    const [takenAt, releasedAt] = [events.indexOf('rename state.json.taken'), events.indexOf('rename state.json.released')];
+    expect(0 <= takenAt && takenAt < releasedAt).toBe(true);
+    const during = events.slice(takenAt, releasedAt);
+    expect(during.filter((event) => event === 'rename state.json.lock')).toEqual([]);
+    expect(fs.existsSync(`${target}.lock`)).toBe(false);
+  }, 60_000);
+});
+
 /** Resolves `seen` at the first stdout line equal to `expected`. */
 function lineSeen(expected: string): { seen: Promise<void>; onLine: (line: string) => void } {
   let resolve!: () => void;

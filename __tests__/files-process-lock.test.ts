@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createFileSystem, type FileSystem } from '../lib/files/fs-seam.js';
 import { acquireProcessLock, withProcessLock, type HeldLock, type ProcessLockOptions } from '../lib/files/process-lock.js';
+import { sweepTempFiles, TEMP_SWEEP_MIN_AGE_MS } from '../lib/files/temp-sweep.js';
 import { deferred } from './helpers/queue-harness.js';
 import { makeTempDir, removeTempDir, useFakeTimersWithRealIo } from './helpers/store-harness.js';
 
@@ -168,30 +169,31 @@ describe('process lock: stale entries are taken over by mtime age only', () => {
     await (await waiter.promise).release();
   });
 
-  test('two waiters that both judge one entry stale: the slower claim puts back the winner’s fresh entry', async () => {
+  test('two waiters that both judge one entry stale: the slower one, entering the takeover sub-lock late, leaves the winner’s fresh entry alone', async () => {
     writeForeignEntry(STALE_MS + 1000);
-    const renameReached = deferred();
-    const renameGate = deferred();
+    const linkReached = deferred();
+    const linkGate = deferred();
     let isPaused = true;
-    // The slow waiter stops right before it moves the entry aside, having judged it stale.
+    // The slow waiter stops right before it creates the takeover sub-lock, having judged the entry stale.
     const slowFs = io({
-      rename: async (from, to) => {
-        if (isPaused && from === lockFile) {
+      link: async (from, to) => {
+        if (isPaused && to === `${lockFile}.takeover`) {
           isPaused = false;
-          renameReached.resolve();
-          await renameGate.promise;
+          linkReached.resolve();
+          await linkGate.promise;
         }
-        await fsp.rename(from, to);
+        await fsp.link(from, to);
       },
     });
     const slow = track(acquire({ fileSystem: slowFs }));
-    await renameReached.promise;
+    await linkReached.promise;
     const winner = await acquire();
     const winnerToken = ownerToken();
-    renameGate.resolve();
+    linkGate.resolve();
     await drive(2000, () => slow.isSettled);
     expect(slow.isSettled).toBe(false);
     expect(ownerToken()).toBe(winnerToken);
+    expect(fs.existsSync(`${lockFile}.takeover`)).toBe(false);
     await expect(winner.assertHeld()).resolves.toBeUndefined();
     await winner.release();
     await drive(1000, () => slow.isSettled);
@@ -248,7 +250,7 @@ describe('process lock: a lost lock is detected and never removed from its new h
     expect(fs.readdirSync(dir)).toEqual(['sessions.enc.lock']);
   });
 
-  test('a release that cannot read the moved entry puts it back and rejects with the read error', async () => {
+  test('a release that cannot read the entry leaves it in place and rejects with the read error', async () => {
     let isFailing = false;
     const eio = Object.assign(new Error('injected'), { code: 'EIO' });
     const readFile = async (file: string): Promise<string> => {
@@ -339,6 +341,8 @@ describe('process lock: waiting, aborting and options', () => {
     [{ staleMs: 0 }, 'staleMs'],
     [{ staleMs: Number.NaN }, 'staleMs'],
     [{ staleMs: 1000, heartbeatMs: 1000 }, 'heartbeatMs'],
+    [{ staleMs: 1000, heartbeatMs: 501 }, 'heartbeatMs'],
+    [{ staleMs: 499 }, 'staleMs'],
     [{ heartbeatMs: -1 }, 'heartbeatMs'],
     [{ retryMs: 2 ** 31 }, 'retryMs'],
   ])('option %j is rejected with ERR_LOCK_OPTION naming %s', async (options, name) => {
@@ -349,6 +353,86 @@ describe('process lock: waiting, aborting and options', () => {
     const lock = await acquireProcessLock(path.join(dir, '.', 'x', '..', 'sessions.enc'));
     expect(fs.existsSync(lockFile)).toBe(true);
     await lock.release();
+  });
+});
+
+describe('process lock: review findings D2-D8', () => {
+  test('D3: a dead holder’s entry with an mtime an hour in the future is stale once unchanged for staleMs, not an hour later', async () => {
+    writeForeignEntry(-3_600_000);
+    const waiter = track(acquire());
+    await drive(STALE_MS - 1000, () => waiter.isSettled, 100);
+    expect(waiter.isSettled).toBe(false);
+    await drive(2000, () => waiter.isSettled, 50);
+    expect(waiter.outcome).toBe('fulfilled');
+    await (await waiter.promise).release();
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test('D5: a dangling symlink at the lock path rejects ERR_LOCK_ENTRY_INVALID at once instead of spinning', async () => {
+    fs.symlinkSync(path.join(dir, 'nowhere'), lockFile);
+    await expect(acquire()).rejects.toMatchObject({ code: 'ERR_LOCK_ENTRY_INVALID', lockPath: lockFile });
+    expect(fs.lstatSync(lockFile).isSymbolicLink()).toBe(true);
+  });
+
+  test('D8: a directory at the lock path rejects ERR_LOCK_ENTRY_INVALID (not a raw EISDIR), also through a seam without isFile', async () => {
+    fs.mkdirSync(lockFile);
+    await expect(acquire()).rejects.toMatchObject({ code: 'ERR_LOCK_ENTRY_INVALID' });
+    const stat = async (file: string): Promise<{ mtimeMs: number }> => ({ mtimeMs: (await fsp.lstat(file)).mtimeMs });
+    await expect(acquire({ fileSystem: io({ stat }) })).rejects.toMatchObject({ code: 'ERR_LOCK_ENTRY_INVALID' });
+  });
+
+  test('D8: a lock temp file left by a SIGKILLed acquirer is swept once old, like any temp file', async () => {
+    const leftover = path.join(dir, 'sessions.enc.lock.999999.3.0123456789ab.tmp');
+    fs.writeFileSync(leftover, '{}');
+    const old = (Date.now() - TEMP_SWEEP_MIN_AGE_MS - 1000) / 1000;
+    fs.utimesSync(leftover, old, old);
+    const result = await sweepTempFiles(createFileSystem(), dir, () => false);
+    expect(result.removed).toEqual([path.basename(leftover)]);
+  });
+
+  test('D4: an acquire whose own temp file vanishes before the link (a foreign sweep) creates the entry again', async () => {
+    let vanished = 0;
+    const link = async (from: string, to: string): Promise<void> => {
+      if (to === lockFile && vanished < 2) {
+        vanished += 1;
+        fs.unlinkSync(from);
+      }
+      await fsp.link(from, to);
+    };
+    const lock = await acquire({ fileSystem: io({ link }) });
+    expect(vanished).toBe(2);
+    await expect(lock.assertHeld()).resolves.toBeUndefined();
+    await lock.release();
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test('D2: a holder whose heartbeat came late releases its own entry under the takeover sub-lock and leaves no sub-lock behind', async () => {
+    let isFailing = false;
+    const utimes = async (file: string, timeMs: number): Promise<void> => {
+      if (isFailing) throw Object.assign(new Error('injected'), { code: 'EIO' });
+      await fsp.utimes(file, timeMs / 1000, timeMs / 1000);
+    };
+    const links: string[] = [];
+    const link = async (from: string, to: string): Promise<void> => {
+      links.push(path.basename(to));
+      await fsp.link(from, to);
+    };
+    const lock = await acquire({ staleMs: 4000, fileSystem: io({ utimes, link }) });
+    isFailing = true;
+    await drive(3200, () => false, 100);
+    expect(lock.isCompromised).toBe(false);
+    isFailing = false;
+    await lock.release();
+    expect(links).toEqual(['sessions.enc.lock', 'sessions.enc.lock.takeover']);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test('D7: a target whose name nearly fills 255 bytes gets a lock entry and temp names that fit (fixed by 826c7b9; guarded here)', async () => {
+    const long = path.join(dir, `${'é'.repeat(120)}.enc`);
+    const longLock = await acquireProcessLock(long, { fileSystem: io() });
+    expect(fs.readdirSync(dir)).toHaveLength(1);
+    await longLock.release();
+    expect(fs.readdirSync(dir)).toEqual([]);
   });
 });
 

@@ -79,7 +79,7 @@ try {
       ],
       notes: [
         `${ROUNDS} x ${PER_ROUND} iterations each, interleaved, on ${os.tmpdir()}.`,
-        'process-lock: realpath, temp open/chmod/write/close, link, unlink temp, utimes; release: rename aside, stat, read, unlink; one heartbeat timer armed and cleared.',
+        'process-lock: realpath, temp open/chmod/write/close, link, unlink temp, utimes; release: read, unlink (the sub-lock only for a holder that was late); one heartbeat timer armed and cleared.',
         'The naive lock has no owner record check, no heartbeat and no safe release; it is the floor, not an alternative.',
       ],
     })}\n`,

@@ -30,8 +30,12 @@ export interface FileSystem {
   /** Reads a whole file as UTF-8. */
   readFile(path: string): Promise<string>;
   readdir(path: string): Promise<string[]>;
-  /** lstat, reduced to what the temp-file sweep and the process lock need. */
-  stat(path: string): Promise<{ mtimeMs: number }>;
+  /**
+   * lstat, reduced to what the temp-file sweep and the process lock need.
+   * `isFile` (optional for seams that predate it) tells a regular file from a
+   * symlink, directory or other special file.
+   */
+  stat(path: string): Promise<{ mtimeMs: number; isFile?: () => boolean }>;
   /** Sets a file's access and modification time (the process lock's heartbeat). */
   utimes(path: string, timeMs: number): Promise<void>;
   /** The physical path, resolving symlinks and `..` as the kernel does. */

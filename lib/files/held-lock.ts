@@ -3,9 +3,18 @@
  * notices when the entry is lost, and releases only an entry that is still
  * its own.
  */
-import { claimEntry, parseOwner, readRecord } from './lock-entry.js';
+import { parseOwner, readRecord } from './lock-entry.js';
 import { ProcessLockError } from './lock-errors.js';
 import { errorCode, type FileSystem } from './fs-seam.js';
+import { removeEntryUnderSubLock } from './takeover-lock.js';
+
+/**
+ * A heartbeat gap (or a release) at or past this share of staleMs counts as
+ * late: the rest, staleMs / 4, is the margin for the syscalls between a
+ * holder's decision and their effect. Only a holder never late since it
+ * acquired may release without the takeover sub-lock.
+ */
+const LATE_SHARE = 0.75;
 
 /** A lock held by this process. Obtained from `acquireProcessLock`. */
 export interface HeldLock {
@@ -33,6 +42,14 @@ export const heldHere = new Set<string>();
 export interface HeartbeatTiming {
   readonly staleMs: number;
   readonly heartbeatMs: number;
+  /** The poll base, for a release that must wait for the takeover sub-lock. */
+  readonly retryMs: number;
+}
+
+/** When the entry's mtime was last set by us: the value written (wall clock) and the monotonic time just before. */
+export interface RefreshTime {
+  readonly wallMs: number;
+  readonly monoMs: number;
 }
 
 export class ProcessLockHandle implements HeldLock {
@@ -40,18 +57,23 @@ export class ProcessLockHandle implements HeldLock {
   readonly #lockPath: string;
   readonly #content: string;
   readonly #timing: HeartbeatTiming;
-  #lastRefreshMs: number;
+  #lastRefresh: RefreshTime;
+  /** Set once a heartbeat came late: someone may have judged the entry stale, so release only under the sub-lock. */
+  #wasLate = false;
+  /** Set once a foreign record was read at our path: from then on the entry is never touched. */
+  #sawForeign = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #beat: Promise<void> | undefined;
   #compromise: ProcessLockError | undefined;
   #releasing: Promise<void> | undefined;
 
-  constructor(fs: FileSystem, lockPath: string, content: string, timing: HeartbeatTiming, nowMs: number) {
+  /** `created`: taken just before the entry was written, so never later than its mtime. */
+  constructor(fs: FileSystem, lockPath: string, content: string, timing: HeartbeatTiming, created: RefreshTime) {
     this.#fs = fs;
     this.#lockPath = lockPath;
     this.#content = content;
     this.#timing = timing;
-    this.#lastRefreshMs = nowMs;
+    this.#lastRefresh = created;
     heldHere.add(content);
     this.#schedule();
   }
@@ -71,13 +93,36 @@ export class ProcessLockHandle implements HeldLock {
     return this.#releasing;
   }
 
+  /**
+   * Removes the entry only while it is provably ours. Never late since the
+   * acquire and fresh now: nobody can have judged it stale, and only a
+   * takeover (which needs that judgement) or its owner removes an existing
+   * entry, so a read showing our record stays true until the unlink. Late at
+   * some point: the same read and unlink, under the takeover sub-lock.
+   */
   async #release(): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     heldHere.delete(this.#content);
     await this.#beat;
-    // Even a compromised lock may still own its entry (the heartbeat only failed for a while); the claim decides.
-    await claimEntry(this.#fs, this.#lockPath, this.#content);
+    if (this.#sawForeign) return;
+    if (this.#compromise === undefined && !this.#wasLate && this.#isFreshNow()) {
+      if ((await readRecord(this.#fs, this.#lockPath)) !== this.#content) return;
+      if (this.#isFreshNow()) {
+        await this.#fs.unlink(this.#lockPath).catch((error: unknown) => {
+          if (errorCode(error) !== 'ENOENT') throw error;
+        });
+        return;
+      }
+    }
+    const { staleMs, retryMs } = this.#timing;
+    await removeEntryUnderSubLock(this.#fs, this.#lockPath, this.#content, staleMs, retryMs);
+  }
+
+  /** Whether the last heartbeat is recent enough, on both clocks, that no waiter can judge the entry stale before our next step lands. */
+  #isFreshNow(): boolean {
+    const late = this.#timing.staleMs * LATE_SHARE;
+    return Date.now() - this.#lastRefresh.wallMs < late && performance.now() - this.#lastRefresh.monoMs < late;
   }
 
   /** Unref'd: a heartbeat must never keep the process alive on its own. */
@@ -99,21 +144,25 @@ export class ProcessLockHandle implements HeldLock {
    * `isStrict` (assertHeld) rethrows a failure that left the question open.
    */
   async #refresh(isStrict: boolean): Promise<void> {
+    const monoMs = performance.now();
     const now = Date.now();
     try {
       await this.#fs.utimes(this.#lockPath, now);
+      // Judged on completion: until the touch lands, the entry shows the previous time.
+      if (!this.#isFreshNow()) this.#wasLate = true;
       const record = await readRecord(this.#fs, this.#lockPath);
       if (record === this.#content) {
-        this.#lastRefreshMs = now;
+        this.#lastRefresh = { wallMs: now, monoMs };
         return;
       }
+      if (record !== undefined) this.#sawForeign = true;
       const owner = record === undefined ? undefined : parseOwner(record);
       const by = owner === undefined ? '' : ` by pid ${owner.pid} on ${JSON.stringify(owner.hostname)}`;
       this.#compromised(record === undefined ? 'its entry vanished' : `it was taken over${by}`);
     } catch (error) {
       if (errorCode(error) === 'ENOENT') this.#compromised('its entry vanished', error);
       // Another failure (EIO, a slow network file system) may pass; past the stale bound others may have taken over.
-      else if (Date.now() - this.#lastRefreshMs >= this.#timing.staleMs) this.#compromised(`its heartbeat failed for ${this.#timing.staleMs} ms`, error);
+      else if (Date.now() - this.#lastRefresh.wallMs >= this.#timing.staleMs) this.#compromised(`its heartbeat failed for ${this.#timing.staleMs} ms`, error);
       else if (isStrict) throw error;
     }
   }

@@ -1,13 +1,14 @@
 /**
  * The on-disk lock entry `<target>.lock`: a small file holding its owner
  * record, created atomically WITH that record (temp file, then `link`, which
- * fails with EEXIST when the entry exists), kept fresh by its mtime, and
- * removed only through a claim that first moves it to a unique name and then
- * checks that what it moved is what it meant to remove.
+ * fails with EEXIST when the entry exists) and kept fresh by its mtime. A
+ * stale entry is replaced (never deleted by name) by the holder of the
+ * takeover sub-lock: see takeover-lock.ts.
  */
 import { hostname } from 'node:os';
-import { publishTempFile } from './atomic-write.js';
+import { FILE_MODE, publishTempFile } from './atomic-write.js';
 import { errorCode, type FileSystem } from './fs-seam.js';
+import { ProcessLockError } from './lock-errors.js';
 import { siblingPath } from './sibling-name.js';
 import { tempPathFor } from './temp-name.js';
 
@@ -24,6 +25,9 @@ export interface EntrySnapshot {
   readonly content: string;
   readonly mtimeMs: number;
 }
+
+/** How many times in a row a create may lose its own temp file (a foreign sweep) before the error is reported. */
+const VANISHED_TEMP_RETRIES = 3;
 
 /** The lock entry of a (canonical) target path: `<target>.lock`, shortened when the name would be too long. */
 export function lockPathFor(target: string): string {
@@ -52,30 +56,66 @@ export function parseOwner(content: string): LockOwner | undefined {
  * Creates the entry holding `content`, or returns false when it exists. The
  * record is complete before the name appears, so no reader ever sees an empty
  * entry. Its mtime is then set from this process's clock, the clock every
- * staleness judgement uses.
+ * staleness judgement uses. A link failing with ENOENT means our own temp
+ * file vanished between its write and the link (a sweep in another PID
+ * namespace on an older build, or a person): the create is simply redone.
  */
 export async function createEntry(fs: FileSystem, lockPath: string, content: string, nowMs: number): Promise<boolean> {
-  try {
-    // The entry needs no fsync (after a power loss it is stale anyway); a directory it creates does.
-    await publishTempFile(fs, lockPath, Buffer.from(content), 'link', false, true);
-  } catch (error) {
-    if (errorCode(error) === 'EEXIST') return false;
-    throw error;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      // The entry needs no fsync (after a power loss it is stale anyway); a directory it creates does.
+      await publishTempFile(fs, lockPath, Buffer.from(content), 'link', false, true);
+      break;
+    } catch (error) {
+      if (errorCode(error) === 'EEXIST') return false;
+      if (errorCode(error) !== 'ENOENT' || attempt >= VANISHED_TEMP_RETRIES) throw error;
+    }
   }
   // Best effort: the file system's own fresh mtime is nearly the same, and the heartbeat sets it again.
   await fs.utimes(lockPath, nowMs).catch(() => undefined);
   return true;
 }
 
-/** The entry at `file` with its heartbeat time, or undefined when there is none. */
+/**
+ * Writes `content` to a fresh temp file beside the entry and returns its
+ * path: the takeover prepares its own entry BEFORE it holds the sub-lock, so
+ * that the sub-lock is held only for a read and a rename.
+ */
+export async function prepareEntry(fs: FileSystem, lockPath: string, content: string): Promise<string> {
+  const temp = tempPathFor(lockPath);
+  const handle = await fs.open(temp, 'wx', FILE_MODE);
+  try {
+    await fs.write(handle, Buffer.from(content));
+  } catch (error) {
+    await fs.close(handle).catch(() => undefined);
+    await fs.unlink(temp).catch(() => undefined);
+    throw error;
+  }
+  await fs.close(handle);
+  return temp;
+}
+
+/** The error for something at the lock path that no acquirer made (a directory, a symlink, a FIFO). */
+export function invalidEntryError(lockPath: string): ProcessLockError {
+  return new ProcessLockError('ERR_LOCK_ENTRY_INVALID', `the lock entry ${JSON.stringify(lockPath)} is not a regular file; remove it by hand`, { lockPath });
+}
+
+/**
+ * The entry at `file` with its heartbeat time, or undefined when there is
+ * none. Anything but a regular file there (lstat) is ERR_LOCK_ENTRY_INVALID:
+ * no acquirer makes one, and waiting for it to change would wait forever.
+ */
 export async function readEntry(fs: FileSystem, file: string): Promise<EntrySnapshot | undefined> {
   try {
     // stat before read: if the entry is replaced in between, the record is the newer one and the
-    // time the older one, which can only make a claim fail its check, never succeed wrongly.
-    const { mtimeMs } = await fs.stat(file);
-    return { content: await fs.readFile(file), mtimeMs };
+    // time the older one, which can only make a takeover see a changed entry, never a wrong one.
+    const stats = await fs.stat(file);
+    if (stats.isFile?.() === false) throw invalidEntryError(file);
+    return { content: await fs.readFile(file), mtimeMs: stats.mtimeMs };
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return undefined;
+    // A seam without isFile: a directory shows up here.
+    if (errorCode(error) === 'EISDIR') throw invalidEntryError(file);
     throw error;
   }
 }
@@ -90,54 +130,3 @@ export async function readRecord(fs: FileSystem, file: string): Promise<string |
   }
 }
 
-/** What a claim did: removed the entry, found none, put back a foreign one, or could not put it back. */
-export type ClaimOutcome = 'removed' | 'absent' | 'restored' | 'displaced';
-
-/**
- * Removes the entry only if it still holds the record `expected` (and, with
- * `staleMs`, is still older than that on this process's clock). Deleting by name
- * after a check is the classic stale-lock race (the name may by then be
- * another holder's fresh entry), so the entry is first renamed to a unique
- * name: the rename moves exactly one inode, and the check runs on what was
- * moved. A foreign entry is linked back at once. 'displaced' means a third
- * party created a new entry in that instant: the holder whose entry was moved
- * finds its record gone at its next heartbeat and reports the compromise.
- */
-export async function claimEntry(fs: FileSystem, lockPath: string, expected: string, staleMs?: number): Promise<ClaimOutcome> {
-  const aside = tempPathFor(lockPath);
-  try {
-    await fs.rename(lockPath, aside);
-  } catch (error) {
-    if (errorCode(error) === 'ENOENT') return 'absent';
-    throw error;
-  }
-  let moved: EntrySnapshot | string | undefined;
-  try {
-    // A release only compares records; a takeover also needs the time, which costs one more call.
-    moved = staleMs === undefined ? await readRecord(fs, aside) : await readEntry(fs, aside);
-  } catch (error) {
-    // Unread is not ours: put it back.
-    await putBack(fs, aside, lockPath).catch(() => undefined);
-    throw error;
-  }
-  // Gone meanwhile: only the sweep removes such a name, and only once it is old, i.e. stale.
-  if (moved === undefined) return 'absent';
-  const isClaimable = typeof moved === 'string' ? moved === expected : moved.content === expected && Date.now() - moved.mtimeMs > staleMs!;
-  if (!isClaimable) return putBack(fs, aside, lockPath);
-  await fs.unlink(aside).catch(() => undefined);
-  return 'removed';
-}
-
-/** Links a moved entry back under its name and drops the unique name. */
-async function putBack(fs: FileSystem, aside: string, lockPath: string): Promise<ClaimOutcome> {
-  try {
-    await fs.link(aside, lockPath);
-  } catch (error) {
-    // Any other failure leaves the entry under its unique name (swept once old) rather than lose it.
-    if (errorCode(error) !== 'EEXIST') throw error;
-    await fs.unlink(aside).catch(() => undefined);
-    return 'displaced';
-  }
-  await fs.unlink(aside).catch(() => undefined);
-  return 'restored';
-}

@@ -12,7 +12,9 @@ export type ProcessLockErrorCode =
   /** The caller's signal aborted the wait; the lock was never held. */
   | 'ERR_LOCK_ABORTED'
   /** An option is out of range (named in the message). */
-  | 'ERR_LOCK_OPTION';
+  | 'ERR_LOCK_OPTION'
+  /** Something other than a regular file (a directory, a symlink) sits at the lock path; no acquirer made it. */
+  | 'ERR_LOCK_ENTRY_INVALID';
 
 /** A cross-process lock failure; branch on `code`. */
 export class ProcessLockError extends Error {

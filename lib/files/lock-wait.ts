@@ -12,13 +12,16 @@ const BACKOFF_CAP = 8;
 /**
  * The delay before poll `attempt` (0-based): `retryMs` growing by half each
  * time up to 8 × `retryMs`, times a random factor in [0.5, 1.5) so waiters that
- * started together spread out, and never past the moment the current entry
- * would turn stale (`untilStaleMs`), so a dead holder is noticed promptly.
+ * started together spread out, and never much past the moment the current
+ * entry would turn stale (`untilStaleMs`), so a dead holder is noticed
+ * promptly. Waking at that moment adds a random [0, retryMs) too: waiters
+ * that saw the same entry would otherwise all wake in the same millisecond
+ * and race for the takeover sub-lock.
  */
 export function pollDelay(attempt: number, retryMs: number, untilStaleMs: number): number {
   const grown = retryMs * Math.min(BACKOFF_FACTOR ** attempt, BACKOFF_CAP);
   const jittered = grown * (0.5 + Math.random());
-  return Math.max(1, Math.min(jittered, untilStaleMs + 1));
+  return Math.max(1, Math.min(jittered, untilStaleMs + 1 + Math.random() * retryMs));
 }
 
 /** The abort error for a wait on `lockPath`; the signal's reason rides along as `cause`. */

@@ -6,7 +6,10 @@
  * pid liveness only adds caution (pids are per PID namespace: a writer in
  * another container looks dead from here). A file carrying this process's
  * own pid was left by a predecessor under the same pid (a container's PID 1
- * restarting) only if it is older than this process.
+ * restarting) only if it is older than this process. Containers sharing a
+ * volume see each other's pids as dead, so for them the 10-minute age is the
+ * only guard; it covers every temp file of this library, the process lock's
+ * (which live for microseconds) included. See docs/DESIGN.md, section 6.
  */
 import path from 'node:path';
 import { errorCode, type FileSystem } from './fs-seam.js';
