@@ -7,23 +7,33 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EncryptionService, PersistentSessionStore } from '../dist/index.js';
+import { EncryptionService, nodeFileSystem, PersistentSessionStore } from '../dist/index.js';
 
 const SESSIONS = 1000;
 const ROUNDS = 5;
 const NAIVE_ROUNDS = 1;
 const silent = { info() {}, warn() {}, error() {}, debug() {} };
 
-/** A service whose encryptToFile calls are counted. */
+/**
+ * A service whose file writes are counted at its file-system seam: every
+ * published file (rename) and journal append. The stores no longer write
+ * through encryptToFile (they write under the file's lock), the naive store does.
+ */
 async function countingService(dir) {
-  const service = new EncryptionService({ encryptionKey: 'bench-key', keyStoragePath: path.join(dir, 'key'), logger: silent, durable: true });
-  await service.initialize();
-  const encryptToFile = service.encryptToFile.bind(service);
   const counter = { writes: 0 };
-  service.encryptToFile = (plaintext, filePath) => {
-    counter.writes += 1;
-    return encryptToFile(plaintext, filePath);
+  const fileSystem = {
+    rename: async (from, to) => {
+      await nodeFileSystem.rename(from, to);
+      counter.writes += 1;
+    },
+    open: async (file, flags, mode) => {
+      const handle = await nodeFileSystem.open(file, flags, mode);
+      if (flags === 'a') counter.writes += 1;
+      return handle;
+    },
   };
+  const service = new EncryptionService({ encryptionKey: 'bench-key', keyStoragePath: path.join(dir, 'key'), logger: silent, durable: true }, { fileSystem });
+  await service.initialize();
   return { service, counter };
 }
 

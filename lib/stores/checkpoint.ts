@@ -52,6 +52,7 @@ export async function checkpoint<T>(engine: StoreEngine<T>, field: RecordField):
     await engine.writePending();
     const markerAt = engine.sync.journal?.offset ?? now.offset;
     await engine.appendLines(encodeEntry(codec, { checkpoint: { snapshot: id, covers: before.offset } }));
+    await engine.assertHeld();
     await publishTemp(internals.fileSystem, temp, filePath, internals.isDurable);
     const header = { saltHex: before.header.saltHex, base: id };
     const headerLine = formatHeader(header);

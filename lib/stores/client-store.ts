@@ -59,7 +59,8 @@ const copyOf = (client: OAuthClient): OAuthClient => structuredClone(client);
  * resolve only once the change is on disk; when the write fails they reject
  * with its error and the change is undone in memory.
  *
- * Call `loadFromStorage()` before using the store: it replaces what is in memory.
+ * Any number of instances and processes may share the file: saves merge,
+ * lookups read fresh (README, "Many writers").
  */
 export class PersistentClientStore {
   readonly #clients = new Map<string, OAuthClient>();

@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import { errorCode } from '../files/fs-seam.js';
+import { siblingPath } from '../files/sibling-name.js';
 
 /**
  * Keeps a byte-exact copy of `filePath` at `<file>.corrupt-<timestamp>`
@@ -10,7 +11,7 @@ import { errorCode } from '../files/fs-seam.js';
  */
 export async function keepCopyAside(filePath: string, how: 'link' | 'copy', timestamp: number = Date.now()): Promise<string> {
   for (let attempt = 0; ; attempt += 1) {
-    const target = `${filePath}.corrupt-${timestamp}${attempt === 0 ? '' : `-${attempt}`}`;
+    const target = siblingPath(filePath, `.corrupt-${timestamp}${attempt === 0 ? '' : `-${attempt}`}`);
     if (how === 'link') {
       try {
         await fs.link(filePath, target);

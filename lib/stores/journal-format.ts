@@ -5,14 +5,15 @@
  * `\n`, so a reader that stops at the last `\n` never sees half an entry.
  */
 import type { KeyedCodec } from '../encryption/keyed-codec.js';
+import { siblingPath } from '../files/sibling-name.js';
 import { isObject, isString } from './store-file.js';
 
 const MAGIC = 'ssm-journal';
 const FORMAT = 1;
 const NEWLINE = 0x0a;
 
-/** The journal path of a store file. */
-export const journalPathOf = (filePath: string): string => `${filePath}.journal`;
+/** The journal path of a store file: `<file>.journal`, name cut and hashed when it would pass 255 bytes. */
+export const journalPathOf = (filePath: string): string => siblingPath(filePath, '.journal');
 
 /** What a journal header names: the salt of every entry's key and the snapshot it continues. */
 export interface JournalHeader {

@@ -49,12 +49,15 @@ const INVALID: TokenValidation = Object.freeze({ valid: false, error: 'invalid_g
 /**
  * Refresh tokens kept in memory and persisted as one encrypted file (default
  * `~/.sage/oauth_refresh_tokens.enc`). Changes are saved 1 s after the last
- * one, and at least every 5 s under a steady stream; every save goes through
- * `saveToStorage()`. The methods resolve before the change is on disk.
+ * one, and at least every 5 s under a steady stream; every debounced save goes
+ * through `saveToStorage()`. `generateToken` and `cleanup` resolve before the
+ * change is on disk; `rotateToken`, `revokeToken` and `revokeAllForClient`
+ * only once it is.
  *
  * Hazard: a debounced save that fails is only logged; call `flush()` (or
- * `shutdown()`) to learn whether everything reached disk. Call
- * `loadFromStorage()` before using the store: it replaces what is in memory.
+ * `shutdown()`) to learn whether everything reached disk. Any number of
+ * instances and processes may share the file: saves merge, lookups read
+ * fresh, rotation and revocation are durable transactions.
  */
 export class PersistentRefreshTokenStore {
   readonly #tokens = new Map<string, RefreshToken>();

@@ -28,8 +28,8 @@ export interface SessionStoreOptions {
  * overlap and collapse into at most one running and one waiting.
  *
  * Hazard: a background save that fails is only logged; call `flush()` (or
- * `shutdown()`) to learn whether everything reached disk. Call
- * `loadFromStorage()` before using the store: it replaces what is in memory.
+ * `shutdown()`) to learn whether everything reached disk. Any number of
+ * instances and processes may share the file: saves merge, lookups read fresh.
  */
 export class PersistentSessionStore {
   readonly #sessions = new Map<string, UserSession>();

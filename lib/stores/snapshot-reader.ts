@@ -7,9 +7,11 @@ import type { KeyedCodec } from '../encryption/keyed-codec.js';
 import { parsePayload } from '../encryption/crypto-format.js';
 import { errorCode } from '../files/fs-seam.js';
 import type { RecordSpec } from './record-rules-spec.js';
-import { snapshotIdOf } from './journal-format.js';
 import { STORE_VERSION, isObject } from './store-file.js';
 import { UnsupportedStoreVersionError } from './store-errors.js';
+
+/** Bytes read first: enough for `salt:iv:` and surrounding whitespace. */
+const PREFIX_BYTES = 80;
 
 /** Gives the codec of a salt; the async callers' provider throws MissingKeyError instead of deriving. */
 export type CodecProvider = (saltHex: string) => KeyedCodec;
@@ -63,20 +65,31 @@ export function readSnapshot<T>(filePath: string, spec: RecordSpec<T>, codecOf: 
     if (errorCode(error) === 'ENOENT') return { records: [], id: undefined, stamp: undefined, badRecords: 0 };
     throw error;
   }
-  let payload: string;
+  let bytes: Buffer;
   let stamp: FileStamp;
+  let codec: KeyedCodec | undefined;
+  let id: string | undefined;
   try {
     stamp = stampOf(fs.fstatSync(fd));
-    payload = fs.readFileSync(fd, 'latin1');
+    // The salt first, from the prefix: a key still to derive must not cost a read of the whole file.
+    const prefix = Buffer.alloc(Math.min(PREFIX_BYTES, stamp.size));
+    fs.readSync(fd, prefix, 0, prefix.length, 0);
+    const head = /^\s*([0-9a-f]{32}):([0-9a-f]{32}):/.exec(prefix.toString('latin1'));
+    id = head?.[2];
+    codec = head?.[1] === undefined ? undefined : codecOf(head[1]);
+    bytes = fs.readFileSync(fd);
   } finally {
     fs.closeSync(fd);
   }
-  const id = snapshotIdOf(payload.slice(0, 80));
   const unreadable = (problem: string): SnapshotImage<T> => ({ records: [], id, stamp, badRecords: 0, problem });
   let plaintext: string;
   try {
-    const { salt } = parsePayload(payload);
-    plaintext = codecOf(salt.toString('hex')).openPayload(payload);
+    // Without a salt-shaped prefix the string parser says what is wrong.
+    if (codec !== undefined) plaintext = codec.openPayloadBytes(bytes);
+    else {
+      const text = bytes.toString('latin1');
+      plaintext = codecOf(parsePayload(text).salt.toString('hex')).openPayload(text);
+    }
   } catch (error) {
     if (errorCode(error) !== 'ERR_DECRYPT') throw error;
     return unreadable(error instanceof Error ? error.message : 'cannot decrypt');

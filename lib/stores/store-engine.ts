@@ -8,12 +8,12 @@
 import path from 'node:path';
 import type { EncryptionService } from '../encryption/encryption-service.js';
 import { internalsOf, type ServiceInternals } from '../encryption/service-internals.js';
-import { keepCopyAside } from './copy-aside.js';
+import { handleBadFiles } from './bad-files.js';
 import { encodeEntry, formatHeader, snapshotIdOf } from './journal-format.js';
-import { moveAside } from './move-aside.js';
 import type { RecordSpec } from './record-rules-spec.js';
 import { MissingKeyError, statPath, type CodecProvider } from './snapshot-reader.js';
 import { serializeSnapshot } from './store-file.js';
+import type { HeldLock } from '../files/process-lock.js';
 import { withStoreLock } from './store-lock.js';
 import { safeLog, type StoreLogger } from './store-logger.js';
 import { StoreSync } from './store-sync.js';
@@ -34,6 +34,8 @@ export class StoreEngine<T> {
   readonly #spec: EngineSpec<T>;
   readonly #logger: StoreLogger;
   #inFlightUnsaved = 0;
+  /** The cross-process lock while this instance holds it: checked right before each irreversible write. */
+  #held: HeldLock | undefined;
   /** Called after each append with the journal's size; schedules checkpoints. */
   onAppended: (() => void) | undefined;
 
@@ -92,51 +94,33 @@ export class StoreEngine<T> {
   async locked<R>(fn: () => R | Promise<R>): Promise<R> {
     const internals = this.internals();
     // Entered synchronously: the service counts the save as pending from the call on.
-    return withStoreLock(internals, this.sync.filePath, async (canonical) => {
-      await internals.sweepOnce(path.dirname(canonical));
-      await this.catchUpLocked();
-      const result = await fn();
-      await this.writePending();
-      return result;
+    return withStoreLock(internals, this.sync.filePath, async (canonical, lock) => {
+      this.#held = lock;
+      try {
+        await internals.sweepOnce(path.dirname(canonical));
+        await this.catchUpLocked();
+        const result = await fn();
+        await this.writePending();
+        return result;
+      } finally {
+        this.#held = undefined;
+      }
     });
   }
 
-  /** Catches up under the lock; files that cannot be used are moved or copied aside, with a warning. */
-  async catchUpLocked(): Promise<void> {
-    const outcome = await this.withKeys((codecOf) => this.sync.catchUp(codecOf, true));
-    const { filePath, journalPath } = this.sync;
-    if (outcome.kind === 'current') return;
-    if (outcome.kind === 'reload') {
-      const { image } = outcome;
-      if (image.snapshot.problem !== undefined) {
-        const movedTo = await moveAside(filePath);
-        const journalMovedTo = statPath(journalPath) === undefined ? undefined : await moveAside(journalPath);
-        this.#warn({ problem: image.snapshot.problem, filePath, movedTo, journalMovedTo }, 'store file could not be read; moved aside, the store starts empty');
-        this.sync.noteWritten({ snapshot: { stamp: undefined, id: undefined }, journal: null });
-        return;
-      }
-      if (image.journalState === 'stale' || image.journalState === 'unreadable') {
-        const movedTo = await moveAside(journalPath);
-        this.#warn({ problem: `${image.journalState} journal`, filePath: journalPath, movedTo }, 'journal does not continue the store file; moved aside and ignored');
-        this.sync.noteWritten({ journal: null });
-      }
-      if (image.badRecords > 0 || image.corruptLines > 0) {
-        await this.#repair({ keptRecords: image.records.size, droppedRecords: image.badRecords, droppedLines: image.corruptLines });
-      }
-      return;
-    }
-    if (outcome.badRecords > 0 || outcome.corruptLines > 0) {
-      await this.#repair({ keptRecords: this.sync.records.size, droppedRecords: outcome.badRecords, droppedLines: outcome.corruptLines });
-    }
+  /**
+   * Rejects with ERR_LOCK_COMPROMISED when the cross-process lock was lost
+   * (a stall past the stale bound let another process take it): called right
+   * before each irreversible write, so a compromised holder writes nothing.
+   */
+  async assertHeld(): Promise<void> {
+    await this.#held?.assertHeld();
   }
 
-  /** Keeps byte-exact copies of the files, then rewrites the snapshot from the good records alone. */
-  async #repair(counts: { keptRecords: number; droppedRecords: number; droppedLines: number }): Promise<void> {
-    const { filePath, journalPath } = this.sync;
-    const copiedTo = statPath(filePath) === undefined ? undefined : await keepCopyAside(filePath, 'link');
-    const journalCopiedTo = statPath(journalPath) === undefined ? undefined : await keepCopyAside(journalPath, 'copy');
-    this.#warn({ ...counts, filePath, copiedTo, journalCopiedTo }, 'store file held records or journal lines that cannot be used; kept the good records, a copy of the original is beside it');
-    await this.fold();
+  /** Catches up under the lock; files that cannot be used are moved or copied aside, with a warning (bad-files.ts). */
+  async catchUpLocked(): Promise<void> {
+    const outcome = await this.withKeys((codecOf) => this.sync.catchUp(codecOf, true));
+    await handleBadFiles(this, outcome, (fields, message) => safeLog(this.#logger, 'warn', { store: this.#spec.name, ...fields }, message));
   }
 
   /** Writes every record as a new snapshot and removes the journal: the snapshot alone then holds everything. */
@@ -152,6 +136,7 @@ export class StoreEngine<T> {
         // A reader that opened the journal before the rename must know the new snapshot covers all of it.
         await this.appendLines(encodeEntry(codec, { checkpoint: { snapshot: id, covers: journal.offset } }));
       }
+      await this.assertHeld();
       await publishFile(internals.fileSystem, filePath, payload, internals.isDurable);
       await removeFile(internals.fileSystem, journalPath, internals.isDurable);
       this.sync.noteWritten({ snapshot: { stamp: statPath(filePath), id }, journal: null });
@@ -178,6 +163,7 @@ export class StoreEngine<T> {
         const header = { saltHex: codec.saltHex, base: snapshotId };
         const headerLine = formatHeader(header);
         const text = headerLine + encodeEntry(codec, { put: taken.put, del: taken.del });
+        await this.assertHeld();
         await publishFile(internals.fileSystem, this.sync.journalPath, text, internals.isDurable);
         const stamp = statPath(this.sync.journalPath);
         if (stamp === undefined) throw new Error('the journal vanished under the lock');
@@ -200,6 +186,7 @@ export class StoreEngine<T> {
     const journal = this.sync.journal;
     if (journal === undefined) throw new Error('no live journal to append to');
     const truncateTo = journal.stamp.size > journal.offset ? journal.offset : undefined;
+    await this.assertHeld();
     const stamp = await appendToJournal(internals.fileSystem, this.sync.journalPath, text, truncateTo, internals.isDurable);
     this.sync.noteWritten({ journal: { ...journal, offset: journal.offset + text.length, stamp } });
   }
@@ -215,9 +202,5 @@ export class StoreEngine<T> {
       this.#inFlightUnsaved -= unsaved;
     };
     return { put, del, done: settle, fail: () => (settle(), restore()) };
-  }
-
-  #warn(fields: Record<string, unknown>, message: string): void {
-    safeLog(this.#logger, 'warn', { store: this.#spec.name, ...fields }, message);
   }
 }

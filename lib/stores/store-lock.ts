@@ -10,10 +10,10 @@ import path from 'node:path';
 import type { ServiceInternals } from '../encryption/service-internals.js';
 import { DIRECTORY_MODE } from '../files/atomic-write.js';
 import { errorCode } from '../files/fs-seam.js';
-import { withProcessLock } from '../files/process-lock.js';
+import { withProcessLock, type HeldLock } from '../files/process-lock.js';
 
-/** Runs `fn` under both locks of the file, with its canonical path. */
-export function withStoreLock<T>(internals: ServiceInternals, filePath: string, fn: (canonical: string) => Promise<T>): Promise<T> {
+/** Runs `fn` under both locks of the file, with its canonical path and the held cross-process lock (for `assertHeld()`). */
+export function withStoreLock<T>(internals: ServiceInternals, filePath: string, fn: (canonical: string, lock: HeldLock) => Promise<T>): Promise<T> {
   return internals.runLocked(filePath, async (canonical) => {
     // The lock entry lives beside the file: its directory must exist (once per directory is enough).
     if (!madeDirectories.has(path.dirname(canonical))) {
@@ -24,7 +24,7 @@ export function withStoreLock<T>(internals: ServiceInternals, filePath: string, 
       madeDirectories.add(path.dirname(canonical));
     }
     // The lock works on the real file system: the service's seam is for faults in the store's own reads and writes.
-    return withProcessLock(canonical, () => fn(canonical));
+    return withProcessLock(canonical, (lock) => fn(canonical, lock));
   });
 }
 
