@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  closeAll, createStores, forkWorker, makeTempDir, openService, registerClient, removeTempDir, requireBuild, restart, snapshotIds, sorted,
+  call, closeAll, createStores, endWorkers, forkWorker, makeTempDir, openService, registerClient, removeTempDir, requireBuild, restart, snapshotIds, sorted,
   WRITERS_KEY, type Stores, type Worker, type WorkerMessage,
 } from './helpers/writers.js';
 
@@ -28,6 +28,7 @@ interface Report {
   readonly index: number;
   readonly sessionsCreated: string[];
   readonly sessionsDeleted: string[];
+  readonly sessionsGivenAway: string[];
   readonly tokensIssued: { token: string; clientId: string }[];
   readonly rotations: Rotation[];
   readonly revoked: string[];
@@ -100,6 +101,9 @@ describe('issue 9 proof: four processes x 250 mixed operations on the three stor
     const deleted = new Set(reports.flatMap((report) => report.sessionsDeleted));
     const expected = [...seeds.sessions, ...reports.flatMap((report) => report.sessionsCreated)].filter((id) => !deleted.has(id));
     expect(deleted.size).toBeGreaterThan(0);
+    // Sessions one child created and another deleted (the deleter may never have looked them up).
+    const crossDeleted = reports.flatMap((report) => report.sessionsGivenAway).filter((id) => deleted.has(id));
+    expect(crossDeleted.length).toBeGreaterThan(0);
     expect(expected.filter((id) => fresh.sessions.getSession(id) === null)).toEqual([]);
     expect([...deleted].filter((id) => fresh.sessions.getSession(id) !== null)).toEqual([]);
     expect(fresh.sessions.getMetrics().count).toBe(expected.length);
@@ -220,5 +224,65 @@ describe('issue 9 scenario 5: two processes rotating the same tokens concurrentl
     } finally {
       for (const worker of workers) if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
     }
+  }, 120_000);
+});
+
+describe('issue 9 items 1 and 3 across processes, the parent choosing the interleaving (FR-1.1, NFR-9)', () => {
+  let dir: string;
+  let workers: Worker[] = [];
+
+  beforeEach(() => {
+    dir = makeTempDir();
+  });
+
+  afterEach(() => {
+    for (const worker of workers.splice(0)) if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
+    removeTempDir(dir);
+  });
+
+  async function serveWorkers(count: number): Promise<Worker[]> {
+    workers = Array.from({ length: count }, (_, index) => forkWorker(['serve', dir, WRITERS_KEY, String(index)], CHILD_TIMEOUT_MS));
+    await startAll(workers);
+    return workers;
+  }
+
+  test('a logout served by another process that never looked the session up: deleted for both, and after a restart', async () => {
+    const [a, b] = await serveWorkers(2);
+    const sessionId = await call<string>(a!, 'createSession', { userId: 'user-1' });
+    await call(a!, 'flush', { kind: 'sessions' });
+    await call(b!, 'deleteSession', { sessionId });
+    await call(b!, 'flush', { kind: 'sessions' });
+
+    expect(await call<boolean>(a!, 'getSession', { sessionId })).toBe(false);
+    expect(await call<boolean>(b!, 'getSession', { sessionId })).toBe(false);
+    expect(await endWorkers(workers)).toEqual([{ failures: [], warnings: [] }, { failures: [], warnings: [] }]);
+    const after = await restart(dir);
+    expect(after.sessions.getSession(sessionId)).toBeNull();
+  });
+
+  test('issue 15: two processes each append 20 saves of 40 tokens at once (past the journal bound): a fresh load and, after close, the store file alone hold all 1,600', async () => {
+    const pair = await serveWorkers(2);
+    const issued: string[] = [];
+    for (let round = 0; round < 20; round += 1) {
+      const batches = await Promise.all(
+        pair.map(async (worker) => {
+          const tokens = await call<string[]>(worker, 'generateTokens', { count: 40, clientId: SEED_CLIENT });
+          await call(worker, 'flush', { kind: 'tokens' });
+          return tokens;
+        }),
+      );
+      issued.push(...batches.flat());
+    }
+    expect(await endWorkers(workers)).toEqual([{ failures: [], warnings: [] }, { failures: [], warnings: [] }]);
+
+    // Issue 15 item 2: ~900 KB of entries outgrow the journal bound, so the store file alone already holds tokens before any close.
+    expect((await snapshotIds(dir, 'tokens')).length).toBeGreaterThan(0);
+    const after = await restart(dir);
+    expect(after.tokens.getMetrics().count).toBe(issued.length);
+    const invalid: string[] = [];
+    for (const token of issued) if (!(await after.tokens.validateToken(token, SEED_CLIENT)).valid) invalid.push(token);
+    expect(invalid).toEqual([]);
+    await closeAll(after);
+    expect(sorted(await snapshotIds(dir, 'tokens'))).toEqual(sorted(issued));
   }, 120_000);
 });

@@ -209,3 +209,23 @@ export function forkWorker(args: readonly string[], timeoutMs: number): Worker {
     },
   };
 }
+
+let callIds = 0;
+
+/** Runs one call in a `serve` worker and returns its value; rejects with the child's error code and message. */
+export async function call<T = unknown>(worker: Worker, op: string, args: Record<string, unknown> = {}): Promise<T> {
+  const id = (callIds += 1);
+  worker.send({ type: 'call', id, op, ...args });
+  const answer = await worker.next<WorkerMessage & { id: number; value?: T; error?: { code: string; message: string } }>('result');
+  if (answer.id !== id) throw new Error(`worker answered call ${answer.id}, expected ${id}: one call at a time per worker`);
+  if (answer.error !== undefined) throw Object.assign(new Error(`${op} failed in the worker: ${answer.error.message}`), { code: answer.error.code });
+  return answer.value as T;
+}
+
+/** Ends `serve`/`rotate` workers and returns what each reported. */
+export async function endWorkers(workers: readonly Worker[]): Promise<{ failures: unknown[]; warnings: string[] }[]> {
+  for (const worker of workers) worker.send({ type: 'end' });
+  const ended = await Promise.all(workers.map((worker) => worker.next<WorkerMessage & { failures: unknown[]; warnings: string[] }>('ended')));
+  await Promise.all(workers.map((worker) => worker.exit));
+  return ended.map(({ failures, warnings }) => ({ failures, warnings }));
+}
