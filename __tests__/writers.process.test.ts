@@ -273,6 +273,8 @@ describe('issue 9 items 1 and 3 across processes, the parent choosing the interl
       );
       issued.push(...batches.flat());
     }
+    // Fresh reads across checkpoints: each process validates every token, most of them written by the other.
+    expect(await Promise.all(pair.map((worker) => call<number>(worker, 'countValid', { tokens: issued, clientId: SEED_CLIENT })))).toEqual([issued.length, issued.length]);
     expect(await endWorkers(workers)).toEqual([{ failures: [], warnings: [] }, { failures: [], warnings: [] }]);
 
     // Issue 15 item 2: ~900 KB of entries outgrow the journal bound, so the store file alone already holds tokens before any close.

@@ -196,6 +196,16 @@ describe.each(TOPOLOGIES)('issue 9 item 3, fresh reads, %s', (_name, isSharedSer
     expect(after.sessions.getSession(created.sessionId)).toBeNull();
   });
 
+  test('deleteClient through B of a client A registered (B never looked it up) resolves true and is on disk', async () => {
+    const [a, b] = await pair(isSharedService);
+    const clientId = await registerClient(a, 'App');
+    expect(await b.clients.deleteClient(clientId)).toBe(true);
+
+    expect(await a.clients.getClient(clientId)).toBeNull();
+    const after = await reopen();
+    expect(await after.clients.getClient(clientId)).toBeNull();
+  });
+
   test('validateToken through B sees a token A issued, and refuses one A revoked, right after A resolved', async () => {
     const [a, b] = await pair(isSharedService);
     const token = await a.tokens.generateToken({ clientId: CLIENT_ID, userId: 'user-1', scope: 'openid' });
@@ -335,5 +345,32 @@ describe('issue 9 item 4: a rotation or revocation resolves only once it is on d
 
     const fresh = await reopen();
     expect((await fresh.tokens.validateToken(successor!, CLIENT_ID)).valid).toBe(true);
+  });
+});
+
+describe('issue 9 scenario 3 in one process: a rolling restart, the old instance closing while the new ones keep writing (FR-4.1, issue 15 item 3)', () => {
+  test('after the old instance closed (folding its journal, if any), the others still see and save everything, and a restart loads it all', async () => {
+    const old = await open();
+    const next = await open();
+    const watcher = await open();
+    const fromOld = old.sessions.createSession('from-old');
+    await old.sessions.flush();
+    const fromNext = next.sessions.createSession('from-next');
+    await next.sessions.flush();
+    expect(watcher.sessions.getSession(fromOld.sessionId)).not.toBeNull(); // the watcher has read the file up to here
+    await closeAll(old);
+
+    const afterClose = next.sessions.createSession('after-close');
+    await next.sessions.flush();
+    expect(watcher.sessions.getSession(afterClose.sessionId)).not.toBeNull();
+    expect(next.sessions.getSession(fromOld.sessionId)).not.toBeNull();
+    watcher.sessions.deleteSession(fromNext.sessionId);
+    await watcher.sessions.flush();
+    expect(next.sessions.getSession(fromNext.sessionId)).toBeNull();
+
+    const after = await reopen();
+    expect(after.sessions.getMetrics().count).toBe(2);
+    expect(after.sessions.getSession(fromOld.sessionId)).not.toBeNull();
+    expect(after.sessions.getSession(afterClose.sessionId)).not.toBeNull();
   });
 });
