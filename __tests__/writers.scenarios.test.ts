@@ -276,6 +276,21 @@ describe.each(TOPOLOGIES)('issue 9 scenario 5 and item 4, rotation, %s', (_name,
     expect(await b.tokens.validateToken(successor!, CLIENT_ID)).toMatchObject({ valid: true, tokenData: { user_id: 'user-1' } });
   });
 
+  test('a refresh served by another worker: rotateToken and revokeToken through B of tokens A issued (B never looked them up) work and are on disk', async () => {
+    const [a, b] = await pair(isSharedService);
+    const [rotated, revoked] = await Promise.all(['rotated', 'revoked'].map((userId) => a.tokens.generateToken({ clientId: CLIENT_ID, userId, scope: 'openid' })));
+    await a.tokens.flush();
+    const successor = await b.tokens.rotateToken(rotated!, CLIENT_ID);
+    expect(successor).toEqual(expect.any(String));
+    await b.tokens.revokeToken(revoked!);
+
+    expect((await a.tokens.validateToken(rotated!, CLIENT_ID)).valid).toBe(false);
+    expect((await a.tokens.validateToken(successor!, CLIENT_ID)).valid).toBe(true);
+    expect((await a.tokens.validateToken(revoked!, CLIENT_ID)).valid).toBe(false);
+    const fresh = await reopen();
+    expect(fresh.tokens.getMetrics()).toMatchObject({ count: 2, rotatedCount: 1 });
+  });
+
   test('of concurrent rotations of one token through A and B, exactly one gets a new token (20 tokens, both orders)', async () => {
     const [a, b] = await pair(isSharedService);
     const tokens = await Promise.all(Array.from({ length: 20 }, (_, index) => a.tokens.generateToken({ clientId: CLIENT_ID, userId: `user-${index}`, scope: 'openid' })));
