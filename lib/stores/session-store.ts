@@ -126,7 +126,10 @@ export class PersistentSessionStore {
    */
   deleteSession(sessionId: string): void {
     this.#file.assertOpen('deleteSession');
-    if (typeof sessionId === 'string' && this.#sessions.delete(sessionId)) this.#changed(sessionId);
+    if (typeof sessionId !== 'string') return;
+    // Fresh read first: a logout served by another instance or process must remove a session this one never looked up.
+    this.#file.refreshSync();
+    if (this.#sessions.delete(sessionId)) this.#changed(sessionId);
   }
 
   /**
