@@ -5,14 +5,23 @@ import { main } from './main.js';
 import type { WorkDir } from './work-dir.js';
 
 let workDir: WorkDir | undefined;
+let isWorkDirSettled = false;
+let pendingSignal: NodeJS.Signals | undefined;
+
+function stop(signal: NodeJS.Signals): void {
+  // Retries: a save still in flight on the thread pool may add a file while the tree is being removed.
+  if (workDir !== undefined) rmSync(workDir.path, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
+  // Re-raised with the default action rather than process.exit(): exit would first drain
+  // libuv's thread pool, which can hold thousands of queued scrypt calls of the old recipe.
+  process.kill(process.pid, signal);
+}
+
 // Ctrl-C, a kill or a closed terminal mid-run must not leave the working directory behind either.
 for (const signal of ['SIGHUP', 'SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    // Retries: a save still in flight on the thread pool may add a file while the tree is being removed.
-    if (workDir !== undefined) rmSync(workDir.path, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
-    // Re-raised with the default action rather than process.exit(): exit would first drain
-    // libuv's thread pool, which can hold thousands of queued scrypt calls of the old recipe.
-    process.kill(process.pid, signal);
+    // The directory may exist on disk before its creation is reported here: wait for that report.
+    if (isWorkDirSettled) stop(signal);
+    else pendingSignal = signal;
   });
 }
 
@@ -21,6 +30,8 @@ main(process.argv.slice(2), {
   stderr: process.stderr,
   onWorkDir: (dir) => {
     workDir = dir;
+    isWorkDirSettled = true;
+    if (pendingSignal !== undefined) stop(pendingSignal);
   },
 }).then(
   (code) => {

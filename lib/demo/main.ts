@@ -14,8 +14,8 @@ export interface CliIo {
   /** `columns` is read only when `isTTY`: a pipe or a file gets 80. */
   stdout: { write(text: string): unknown; isTTY?: boolean; columns?: number };
   stderr: ProgressStream;
-  /** Told the working directory once it exists, unless --keep: a signal handler can then remove it. */
-  onWorkDir?: (dir: WorkDir) => void;
+  /** Told the working directory once it exists (undefined with --keep, which keeps it): a signal handler can then remove it. */
+  onWorkDir?: (dir: WorkDir | undefined) => void;
 }
 
 /** The width the screen is laid out for. */
@@ -60,7 +60,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     io.stderr.write(`session-store-mutex: ${oneLine(error.message)} (see --help)\n`);
     return 2;
   }
-  if (!options.isKeep) io.onWorkDir?.(workDir);
+  // Always called once the directory exists (undefined with --keep), so a signal that came first can be acted on.
+  io.onWorkDir?.(options.isKeep ? undefined : workDir);
 
   // A throwaway key: the demonstration never touches ~/.sage.
   const secret = randomBytes(32).toString('hex');
