@@ -138,7 +138,7 @@ export class StoreEngine<T> {
       }
       await this.assertHeld();
       await publishFile(internals.fileSystem, filePath, payload, internals.isDurable);
-      await removeFile(internals.fileSystem, journalPath, internals.isDurable);
+      if (statPath(journalPath) !== undefined) await removeFile(internals.fileSystem, journalPath, internals.isDurable);
       this.sync.noteWritten({ snapshot: { stamp: statPath(filePath), id }, journal: null });
       taken.done();
     } catch (error) {
