@@ -52,16 +52,6 @@ describe.each(kinds)('loadFromStorage of the %s store (behaviour 5, FR-3.3)', (f
   const badFiles: [string, () => Promise<Buffer>][] = [
     ['an empty file', async () => Buffer.alloc(0)],
     ['text that is not a payload', async () => Buffer.from('hello, not encrypted\n')],
-    ['a payload with a flipped byte', async () => {
-      const payload = Buffer.from(await service.encrypt(JSON.stringify({ version: 1, [field]: [] })));
-      payload[payload.length - 2] = payload[payload.length - 2] === 0x30 ? 0x31 : 0x30;
-      return payload;
-    }],
-    ['a payload under another key', async () => {
-      const other = new EncryptionService({ encryptionKey: 'another-key', keyStoragePath: path.join(dir, 'other-key') });
-      await other.initialize();
-      return Buffer.from(await other.encrypt(JSON.stringify({ version: 1, [field]: [] })));
-    }],
     ['valid ciphertext of text that is not JSON', async () => Buffer.from(await service.encrypt('{"version": 1, '))],
     ['JSON without a version', async () => Buffer.from(await service.encrypt(JSON.stringify({ [field]: [] })))],
     ['JSON without the records array', async () => Buffer.from(await service.encrypt(JSON.stringify({ version: 1, [field]: {} })))],
@@ -82,6 +72,31 @@ describe.each(kinds)('loadFromStorage of the %s store (behaviour 5, FR-3.3)', (f
     expect(logger.entries).toEqual([
       { level: 'warn', fields: expect.objectContaining({ filePath: file, movedTo: path.join(dir, aside[0]!) }), message: expect.any(String) },
     ]);
+  });
+
+  // Well formed but not authentic: another key looks exactly like an altered file. Moving it aside
+  // would wipe the store for every instance that holds the right key, so it stays and load rejects.
+  const unauthentic: [string, () => Promise<Buffer>][] = [
+    ['a payload with a flipped byte', async () => {
+      const payload = Buffer.from(await service.encrypt(JSON.stringify({ version: 1, [field]: [] })));
+      payload[payload.length - 2] = payload[payload.length - 2] === 0x30 ? 0x31 : 0x30;
+      return payload;
+    }],
+    ['a payload under another key', async () => {
+      const other = new EncryptionService({ encryptionKey: 'another-key', keyStoragePath: path.join(dir, 'other-key') });
+      await other.initialize();
+      return Buffer.from(await other.encrypt(JSON.stringify({ version: 1, [field]: [] })));
+    }],
+  ];
+
+  test.each(unauthentic)('%s rejects with ERR_DECRYPT, stays byte for byte where it is, and nothing is written', async (_, contents) => {
+    const bytes = await contents();
+    fs.writeFileSync(file, bytes);
+    const store = make(file, recordingStoreLogger());
+    await expect(store.loadFromStorage()).rejects.toMatchObject({ name: 'DecryptionError', code: 'ERR_DECRYPT', filePath: file, isAuthenticationFailure: true });
+    expect(fs.readFileSync(file).equals(bytes)).toBe(true);
+    expect(asideFiles(file)).toEqual([]);
+    expect(fs.readdirSync(dir).filter((name) => name !== path.basename(file) && !name.startsWith('other-key'))).toEqual([]);
   });
 
   test('a newer version rejects with ERR_STORE_VERSION and leaves the file untouched', async () => {

@@ -68,7 +68,7 @@ export function decryptWithKey(parsed: ParsedPayload, key: Buffer): string {
     decipher.setAuthTag(parsed.authTag);
     return Buffer.concat([decipher.update(parsed.ciphertext), decipher.final()]).toString('utf8');
   } catch (error) {
-    throw new DecryptionError('authentication failed: the payload was altered or written under another key', { cause: error });
+    throw new DecryptionError('authentication failed: the payload was altered or written under another key', { cause: error, isAuthenticationFailure: true });
   }
 }
 

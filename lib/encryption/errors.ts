@@ -16,18 +16,24 @@ export class DecryptionError extends Error {
   readonly reason: string;
   /** The file the payload came from; undefined for `decrypt(payload)`. */
   readonly filePath: string | undefined;
+  /**
+   * True when the payload is well formed but does not authenticate: written
+   * under another key, or altered. False when it is not a payload at all.
+   */
+  readonly isAuthenticationFailure: boolean;
 
-  constructor(reason: string, options: { filePath?: string; cause?: unknown } = {}) {
+  constructor(reason: string, options: { filePath?: string; cause?: unknown; isAuthenticationFailure?: boolean } = {}) {
     const { filePath, cause } = options;
     // Starts with the original service's text, which callers matched on.
     super(`Failed to decrypt data (${filePath === undefined ? 'payload' : JSON.stringify(filePath)}): ${reason}`, cause === undefined ? undefined : { cause });
     this.reason = reason;
     this.filePath = filePath;
+    this.isAuthenticationFailure = options.isAuthenticationFailure === true;
   }
 
   /** The same failure, naming the file the payload was read from. */
   withFilePath(filePath: string): DecryptionError {
-    return new DecryptionError(this.reason, { filePath, cause: this.cause });
+    return new DecryptionError(this.reason, { filePath, cause: this.cause, isAuthenticationFailure: this.isAuthenticationFailure });
   }
 }
 

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import type { KeyedCodec } from '../encryption/keyed-codec.js';
 import { parsePayload } from '../encryption/crypto-format.js';
+import { DecryptionError } from '../encryption/errors.js';
 import { errorCode } from '../files/fs-seam.js';
 import type { RecordSpec } from './record-rules-spec.js';
 import { STORE_VERSION, isObject } from './store-file.js';
@@ -92,6 +93,10 @@ export function readSnapshot<T>(filePath: string, spec: RecordSpec<T>, codecOf: 
     }
   } catch (error) {
     if (errorCode(error) !== 'ERR_DECRYPT') throw error;
+    // A well-formed payload that does not authenticate was most likely written under another
+    // key: moving it aside would wipe the store for every instance that holds the right key.
+    // It stays where it is and the caller gets the error (see README, "What changes").
+    if (error instanceof DecryptionError && error.isAuthenticationFailure) throw error.withFilePath(filePath);
     return unreadable(error instanceof Error ? error.message : 'cannot decrypt');
   }
   let document: unknown;
