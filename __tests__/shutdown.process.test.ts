@@ -4,8 +4,8 @@
  * installs nothing, and a pending debounce never keeps a process alive.
  */
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
+import { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { PersistentClientStore } from '../lib/stores/client-store.js';
 import { PersistentRefreshTokenStore } from '../lib/stores/refresh-token-store.js';
 import { PersistentSessionStore } from '../lib/stores/session-store.js';
@@ -205,11 +205,13 @@ describe('nothing happens on import (behaviour 8, 9)', () => {
     expect(after).toEqual(before);
   });
 
-  test('a change waiting on a long debounce does not keep the process alive', async () => {
-    const exit = await runFixture('store-unref.mjs', [dir]);
-    expect({ code: exit.code, signal: exit.signal }).toEqual({ code: 0, signal: null });
-    expect(exit.stdout).toBe('done\n');
-    // The debounce never fired: the process ended while the timer was pending.
-    expect(fs.existsSync(path.join(dir, 'tokens.enc'))).toBe(false);
+  test('a process that ends by itself first runs the pending debounced save: no acknowledged token is dropped (FR-4)', async () => {
+    const exit = await runFixture('store-natural-exit.mjs', [dir]);
+    expect({ code: exit.code, signal: exit.signal, stdout: exit.stdout }).toEqual({ code: 0, signal: null, stdout: 'done 43\n' });
+    const service = new EncryptionService({ encryptionKey: 'k', keyStoragePath: path.join(dir, 'key'), durable: false });
+    await service.initialize();
+    const restarted = new PersistentRefreshTokenStore({ expirySeconds: 60 }, service, path.join(dir, 'tokens.enc'));
+    await restarted.loadFromStorage();
+    expect(restarted.getMetrics().count).toBe(1);
   });
 });

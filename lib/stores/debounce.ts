@@ -43,9 +43,10 @@ export class Debouncer {
   #arm(delayMs: number): void {
     const delay = timerDelay(delayMs);
     if (delay === undefined) return;
+    // Referenced, as the original's was: a process that ends by itself (a script, a server
+    // that closed its listener) stays until the pending save ran, so no acknowledged change is
+    // dropped. That is at most maxSaveWaitMs; with saveDebounceMs Infinity only flush() saves.
     this.#timer = setTimeout(() => this.#onTimer(), delay);
-    // unref: a pending save must never keep the process alive; shutdown flushes it.
-    this.#timer.unref?.();
   }
 
   #onTimer(): void {
