@@ -39,6 +39,34 @@ export const stampOf = (stats: fs.Stats): FileStamp => ({ ino: stats.ino, size: 
 export const sameStamp = (a: FileStamp | undefined, b: FileStamp | undefined): boolean =>
   a === b || (a !== undefined && b !== undefined && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs);
 
+/**
+ * Within this long of a file's modification, an equal stamp is not trusted
+ * alone: on file systems with coarse timestamps two versions of one size can
+ * share an mtime, and a replaced file often gets the freed inode number back.
+ */
+const STAMP_DOUBT_MS = 2_000;
+
+/** Whether an equal stamp may still hide another version (see STAMP_DOUBT_MS). */
+export const isRecentlyModified = (stamp: FileStamp): boolean => Math.abs(Date.now() - stamp.mtimeMs) < STAMP_DOUBT_MS;
+
+/** The snapshot's id (its payload IV) as read from the file's first bytes; undefined when absent or not a payload. */
+export function readSnapshotId(filePath: string): string | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(filePath, 'r');
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return undefined;
+    throw error;
+  }
+  try {
+    const prefix = Buffer.alloc(PREFIX_BYTES);
+    const length = fs.readSync(fd, prefix, 0, PREFIX_BYTES, 0);
+    return /^\s*[0-9a-f]{32}:([0-9a-f]{32}):/.exec(prefix.toString('latin1', 0, length))?.[1];
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** The stamp of a path now, or undefined when there is no file. */
 export function statPath(filePath: string): FileStamp | undefined {
   const stats = fs.statSync(filePath, { throwIfNoEntry: false });

@@ -10,7 +10,7 @@ import { journalPathOf } from './journal-format.js';
 import { readJournalTail, type JournalCursor } from './journal-reader.js';
 import type { RecordSpec } from './record-rules-spec.js';
 import { applyChanges, readStoreImage, type StoreImage } from './store-image.js';
-import { sameStamp, statPath, type CodecProvider, type FileStamp } from './snapshot-reader.js';
+import { isRecentlyModified, readSnapshotId, sameStamp, statPath, type CodecProvider, type FileStamp } from './snapshot-reader.js';
 
 /** What a catch-up did: nothing, applied new journal lines, or reloaded the whole file. */
 export type CatchUp<T> =
@@ -60,7 +60,7 @@ export class StoreSync<T> {
 
   /** Whether neither file changed since this instance last read or wrote them. */
   isCurrent(): boolean {
-    if (!this.#hasRead || !sameStamp(statPath(this.filePath), this.#snapshot)) return false;
+    if (!this.#hasRead || !this.#isSnapshotUnchanged()) return false;
     const journal = statPath(this.journalPath);
     return sameStamp(journal, this.#journal?.stamp ?? this.#ignoredJournal);
   }
@@ -68,7 +68,7 @@ export class StoreSync<T> {
   /** Brings the records up to the file. Throws MissingKeyError when `codecOf` does not derive. */
   catchUp(codecOf: CodecProvider, isLocked: boolean): CatchUp<T> {
     if (this.isCurrent()) return { kind: 'current' };
-    if (this.#hasRead && this.#journal !== undefined && sameStamp(statPath(this.filePath), this.#snapshot)) {
+    if (this.#hasRead && this.#journal !== undefined && this.#isSnapshotUnchanged()) {
       const tail = readJournalTail(this.journalPath, this.#journal, this.#spec, codecOf);
       if (tail.kind === 'unchanged') return { kind: 'current' };
       if (tail.kind === 'grown') {
@@ -82,6 +82,17 @@ export class StoreSync<T> {
     if (!isLocked && image.snapshot.problem !== undefined) return { kind: 'current' };
     this.adopt(image);
     return { kind: 'reload', image };
+  }
+
+  /**
+   * Whether the snapshot is the one last read or written: the same stamp and,
+   * for a file modified in the last moments, the same id too (a few
+   * microseconds more, paid only while someone is writing the file).
+   */
+  #isSnapshotUnchanged(): boolean {
+    const stamp = statPath(this.filePath);
+    if (!sameStamp(stamp, this.#snapshot)) return false;
+    return stamp === undefined || !isRecentlyModified(stamp) || readSnapshotId(this.filePath) === this.#snapshotId;
   }
 
   /** Replaces the records with the image's, keeping pending local changes on top. */
