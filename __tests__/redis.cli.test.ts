@@ -199,6 +199,7 @@ describe('argument handling', () => {
     [['migrate-to-redis', '--redis-url', 'redis://h', '--dir', '/a', '--dir', '/b'], '--dir given twice'],
     [['migrate-to-redis', '--redis-url', 'redis://h', 'extra'], 'unexpected argument'],
     [['migrate-to-redis', '--redis-url', 'redis://h', '--json=yes'], 'unknown flag --json'],
+    [['migrate-to-redis', '--redis-urlredis://u:hunter2@h'], 'unknown flag --redis-urlredis'],
   ])('%j is refused with ERR_USAGE: %s', (argv, message) => {
     let caught: unknown;
     try {
@@ -207,6 +208,7 @@ describe('argument handling', () => {
       caught = error;
     }
     expect(caught).toMatchObject({ code: 'ERR_USAGE', message: expect.stringContaining(message) });
+    expect(String((caught as Error).message)).not.toContain('hunter2');
   });
 });
 

@@ -54,7 +54,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       isJson = true;
       continue;
     }
-    if (!VALUE_FLAGS.has(flag)) throw new CliUsageError(flag.startsWith('-') ? `unknown flag ${flag.slice(0, 40)}` : 'unexpected argument');
+    if (!VALUE_FLAGS.has(flag)) throw new CliUsageError(flag.startsWith('-') ? `unknown flag ${flagName(flag)}` : 'unexpected argument');
     if (values.has(flag)) throw new CliUsageError(`${flag} given twice`);
     const value = flag === token ? rest[(index += 1)] : token.slice(equals + 1);
     if (value === undefined || value.trim() === '' || (flag === token && value.startsWith('--'))) throw new CliUsageError(`${flag} needs a value`);
@@ -72,6 +72,11 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     keyFile: path.resolve(values.get('--key-file') ?? path.join(sage, 'oauth_encryption_key')),
     isJson,
   };
+}
+
+/** Letters and dashes only: `--redis-urlredis://u:pw@h` (a missing space) must not echo the password. */
+function flagName(token: string): string {
+  return /^-{1,2}[A-Za-z][A-Za-z-]{0,30}/.exec(token)?.[0] ?? 'flag';
 }
 
 function isRedisUrl(text: string): boolean {
