@@ -57,7 +57,7 @@ test('no shipped file points at a source map', () => {
   expect(pointing).toEqual([]);
 });
 
-test('the manifest: conditional exports with types first, CommonJS nested package, prepack builds, no bin, no invented URLs', () => {
+test('the manifest: conditional exports with types first, CommonJS nested package, prepack builds, the migration bin only, no invented URLs', () => {
   const exportsField = manifest.exports as Record<string, unknown>;
   expect(Object.keys(exportsField)).toEqual(['.', './testing', './redis', './package.json']);
   for (const [subpath, base] of [['.', 'index'], ['./testing', 'testing'], ['./redis', 'redis/index']] as const) {
@@ -70,7 +70,7 @@ test('the manifest: conditional exports with types first, CommonJS nested packag
   expect(JSON.parse(fs.readFileSync(path.join(root, 'dist', 'cjs', 'package.json'), 'utf8'))).toEqual({ type: 'commonjs' });
   expect(manifest).toMatchObject({ type: 'module', main: './dist/cjs/index.js', types: './dist/cjs/index.d.ts', license: 'MIT', sideEffects: false });
   expect((manifest.scripts as Record<string, string>).prepack).toMatch(/npm run build/);
-  expect(manifest.bin).toBeUndefined();
+  expect(manifest.bin).toEqual({ 'session-store-mutex': 'dist/redis/cli/bin.js' });
   expect(manifest.dependencies).toBeUndefined();
   // The project has no public repository, homepage or tracker yet: none is made up.
   expect(['repository', 'homepage', 'bugs'].filter((field) => field in manifest)).toEqual([]);
