@@ -9,7 +9,8 @@
  *    snapshot holding the lines after O verbatim. A crash between any two
  *    steps loses nothing: see the load rule in store-image.ts.
  */
-import fs from 'node:fs';
+// 'fs', not 'node:fs': a consumer's jest.mock('fs') must reach these reads too (see files/node-fs.ts).
+import fs from 'fs';
 import { encodeEntry, formatHeader, snapshotIdOf } from './journal-format.js';
 import { statPath } from './snapshot-reader.js';
 import type { StoreEngine } from './store-engine.js';

@@ -1,4 +1,5 @@
-import { promises as fs } from 'node:fs';
+import { constants } from 'fs';
+import { fsPromises } from '../files/node-fs.js';
 import { errorCode } from '../files/fs-seam.js';
 import { siblingPath } from '../files/sibling-name.js';
 
@@ -14,7 +15,7 @@ export async function keepCopyAside(filePath: string, how: 'link' | 'copy', time
     const target = siblingPath(filePath, `.corrupt-${timestamp}${attempt === 0 ? '' : `-${attempt}`}`);
     if (how === 'link') {
       try {
-        await fs.link(filePath, target);
+        await fsPromises().link(filePath, target);
         return target;
       } catch (error) {
         const code = errorCode(error);
@@ -23,7 +24,7 @@ export async function keepCopyAside(filePath: string, how: 'link' | 'copy', time
       }
     }
     try {
-      await fs.copyFile(filePath, target, fs.constants.COPYFILE_EXCL);
+      await fsPromises().copyFile(filePath, target, constants.COPYFILE_EXCL);
       return target;
     } catch (error) {
       if (errorCode(error) !== 'EEXIST') throw error;

@@ -6,7 +6,8 @@
  * failing authentication with good lines after it is corruption: skipped
  * and counted.
  */
-import fs from 'node:fs';
+// 'fs', not 'node:fs': a consumer's jest.mock('fs') must reach these reads too (see files/node-fs.ts).
+import fs from 'fs';
 import { errorCode } from '../files/fs-seam.js';
 import type { RecordSpec } from './record-rules-spec.js';
 import { completeLines, decodeEntry, isCheckpoint, parseHeader, type JournalHeader, type JournalLine } from './journal-format.js';

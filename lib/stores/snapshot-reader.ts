@@ -2,7 +2,8 @@
  * Reads a snapshot (the store file in the original format) synchronously:
  * the same code serves the async paths and the synchronous `getSession`.
  */
-import fs from 'node:fs';
+// 'fs', not 'node:fs': a consumer's jest.mock('fs') must reach these reads too (see files/node-fs.ts).
+import fs from 'fs';
 import type { KeyedCodec } from '../encryption/keyed-codec.js';
 import { parsePayload } from '../encryption/crypto-format.js';
 import { DecryptionError } from '../encryption/errors.js';

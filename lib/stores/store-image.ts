@@ -5,7 +5,8 @@
  * checkpoint sees either the old pair or the new snapshot with the old
  * journal, whose checkpoint marker (appended before the rename) names it.
  */
-import fs from 'node:fs';
+// 'fs', not 'node:fs': a consumer's jest.mock('fs') must reach these reads too (see files/node-fs.ts).
+import fs from 'fs';
 import { errorCode } from '../files/fs-seam.js';
 import { journalPathOf } from './journal-format.js';
 import { readJournalFile, scanLines, type Change, type JournalCursor } from './journal-reader.js';
