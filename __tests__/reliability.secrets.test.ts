@@ -241,10 +241,10 @@ describe('no secret in any log line, warning or error (part 6, NFR-4)', () => {
     await service.decrypt(`${salt}:${iv}:${tag}:${data!.slice(0, -4)}`).catch(t.error);
     const loadSessions = (name: string) => new PersistentSessionStore(service, file(name), { logger: t.storeLogger }).loadFromStorage();
     const loadTokens = (name: string) => new PersistentRefreshTokenStore({ expirySeconds: 60, logger: t.storeLogger }, service, file(name)).loadFromStorage();
-    await loadSessions('foreign.enc');
+    await loadSessions('foreign.enc').catch(t.error);
     await loadSessions('newer.enc').catch(t.error);
     await loadTokens('shape.enc');
-    await loadTokens('flipped.enc');
+    await loadTokens('flipped.enc').catch(t.error);
     await new PersistentClientStore({ allowedRedirectUris: [], logger: t.storeLogger }, service, file('dir.enc')).loadFromStorage().catch(t.error);
     await new PersistentClientStore({ allowedRedirectUris: [], logger: t.storeLogger }, service, file('newer.enc/x')).loadFromStorage().catch(t.error);
 
