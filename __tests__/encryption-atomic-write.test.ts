@@ -66,6 +66,20 @@ describe('FR-1: writeFileAtomic defaults', () => {
     expect(fs.readFileSync(target, 'utf8')).toBe('v1');
   });
 
+  test('a rename publish removes nothing afterwards: the temp name is already gone', async () => {
+    const unlinked: string[] = [];
+    const fileSystem: FileSystem = {
+      ...nodeFileSystem,
+      unlink: async (file) => {
+        unlinked.push(file);
+        await nodeFileSystem.unlink(file);
+      },
+    };
+    await writeFileAtomic(fileSystem, target, bytes('v1'));
+    expect(unlinked).toEqual([]);
+    expect(tempFiles()).toEqual([]);
+  });
+
   test('durable: false fsyncs nothing', async () => {
     const seam = directorySeam();
     await writeFileAtomic(seam.fileSystem, target, bytes('v1'), { durable: false });
@@ -115,6 +129,12 @@ describe('FR-1: the directory fsync after the rename', () => {
     const seam = directorySeam({ open: error });
     await expect(writeFileAtomic(seam.fileSystem, target, bytes('v1'))).rejects.toBe(error);
     expect(fs.readFileSync(target, 'utf8')).toBe('v1');
+  });
+
+  test.each(['open', 'fsync'] as const)('a directory %s failing with an error that has no code rejects with it', async (op) => {
+    const error = new Error('no code');
+    const seam = directorySeam({ [op]: error });
+    await expect(syncDirectory(seam.fileSystem, dir)).rejects.toBe(error);
   });
 
   test('a successful directory fsync closes the directory handle', async () => {

@@ -177,3 +177,17 @@ describe('SerialQueue re-entry with NaN keys (NFR-7)', () => {
     expect(queue.size).toBe(0);
   });
 });
+
+describe('LockReentryError messages name the key without dumping it (NFR-4, NFR-7)', () => {
+  test.each([
+    ['a string key, quoted', 'sessions.enc', '"sessions.enc"'],
+    ['an object key, as [object]', { secret: 'never printed' }, '[object]'],
+    ['null', null, 'null'],
+    ['a number', 42, '42'],
+    ['undefined', undefined, 'undefined'],
+  ])('%s', (_, key, rendered) => {
+    const error = new LockReentryError(key);
+    expect(error.message).toBe(`run() re-entered key ${rendered} from a task that holds it; this would deadlock`);
+    expect(error).toMatchObject({ name: 'LockReentryError', code: 'ERR_LOCK_REENTRY', key });
+  });
+});

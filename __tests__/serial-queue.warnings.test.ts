@@ -252,3 +252,69 @@ describe('SerialQueue warning timers and texts (FR-1.4, NFR-2)', () => {
     ]);
   });
 });
+
+describe('SerialQueue wait warning with several waiters (FR-1.4, NFR-2)', () => {
+  test('with two tasks waiting, the warning times the older one', async () => {
+    const logger = recordingLogger();
+    const queue = new SerialQueue({ logger });
+    const gate = await hold(queue);
+    const runs: Promise<unknown>[] = [queue.run('k', () => 1)];
+    jest.advanceTimersByTime(1000);
+    runs.push(queue.run('k', () => 2));
+    jest.advanceTimersByTime(3999);
+    expect(logger.of('warn')).toEqual([]);
+    jest.advanceTimersByTime(1);
+    expect(logger.of('warn').map((entry) => entry.fields)).toEqual([{ key: 'k', waitedMs: 5000, depth: 2 }]);
+    gate.resolve();
+    await Promise.all(runs);
+  });
+
+  test('when the older waiter starts, the younger one still gets its warning on time', async () => {
+    const logger = recordingLogger();
+    const queue = new SerialQueue({ logger });
+    const gate = await hold(queue);
+    const second = deferred();
+    const runs: Promise<unknown>[] = [queue.run('k', () => second.promise)];
+    jest.advanceTimersByTime(1000);
+    runs.push(queue.run('k', () => 2));
+    jest.advanceTimersByTime(1000);
+    gate.resolve();
+    await drain(); // the older waiter starts and holds the key
+    jest.advanceTimersByTime(3999);
+    expect(logger.of('warn')).toEqual([]);
+    jest.advanceTimersByTime(1);
+    expect(logger.of('warn').map((entry) => entry.fields)).toEqual([{ key: 'k', waitedMs: 5000, depth: 1 }]);
+    second.resolve();
+    await Promise.all(runs);
+  });
+
+  test('a task that queues after every earlier waiter has started is timed too', async () => {
+    const logger = recordingLogger();
+    const queue = new SerialQueue({ logger });
+    const gate = await hold(queue);
+    const second = deferred();
+    const runs: Promise<unknown>[] = [queue.run('k', () => second.promise)];
+    gate.resolve();
+    await drain(); // nobody waits now; the chain lives on
+    runs.push(queue.run('k', () => 2));
+    jest.advanceTimersByTime(5000);
+    expect(logger.of('warn').map((entry) => entry.fields)).toEqual([{ key: 'k', waitedMs: 5000, depth: 1 }]);
+    second.resolve();
+    await Promise.all(runs);
+  });
+
+  test('an aborted waiter counts in no wait metric and gets no slow-wait line', async () => {
+    const logger = recordingLogger();
+    const queue = new SerialQueue({ logger, slowWaitMs: 10 });
+    const gate = await hold(queue);
+    const controller = new AbortController();
+    const run = queue.run('k', () => 1, { signal: controller.signal });
+    jest.advanceTimersByTime(500);
+    controller.abort();
+    await expect(run).rejects.toBe(controller.signal.reason);
+    gate.resolve();
+    await queue.onIdle();
+    expect(queue.metrics()).toMatchObject({ totalWaitTimeMs: 0, longestWaitMs: 0 });
+    expect(logger.of('debug')).toEqual([]);
+  });
+});
