@@ -62,10 +62,12 @@ describe('FR-4: key precedence is the original one (environment, key file, gener
     if (source === 'file') expect(fs.readFileSync(keyPath, 'utf8')).toBe('from-file\n');
   });
 
-  test("a config key takes the place of the generated key: used, nothing written, and health says 'generated'", async () => {
-    const service = new EncryptionService({ encryptionKey: 'from-config', keyStoragePath: keyPath });
+  test("a config key takes the place of the generated key: used, nothing written, no 'back up the key file' warning, and health says 'generated'", async () => {
+    const { logger, lines } = capturingLogger();
+    const service = new EncryptionService({ encryptionKey: 'from-config', keyStoragePath: keyPath, logger });
     await service.initialize();
     expect(fs.existsSync(path.dirname(keyPath))).toBe(false);
+    expect(lines.filter((line) => line.level === 'warn')).toEqual([]);
     expect(service.getHealthStatus().keySource).toBe('generated');
     expect(legacyDecrypt('from-config', await service.encrypt('x'))).toBe('x');
   });

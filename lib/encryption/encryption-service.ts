@@ -196,12 +196,13 @@ export class EncryptionService {
   }
 
   async #activate(): Promise<void> {
-    const { secret, source } = await resolveKey(this.#fs, this.#configKey, this.#keyStoragePath, (fields, message) => this.#logger.warn(fields, message));
+    const { secret, source, isConfigKey } = await resolveKey(this.#fs, this.#configKey, this.#keyStoragePath, (fields, message) => this.#logger.warn(fields, message));
     const salt = randomBytes(SALT_BYTES);
     const key = await this.#deriveKey(secret, salt);
     this.#active = { secret, source, salt, saltHex: salt.toString('hex'), key };
     const keyStoragePath = this.#keyStoragePath;
-    if (source === 'generated') {
+    // A config key is the caller's own: no key was made, and no key file holds it to back up.
+    if (source === 'generated' && isConfigKey !== true) {
       this.#logger.warn({ keyStoragePath }, 'generated a new encryption key; back up the key file: data encrypted under it is lost without it');
     }
     this.#logger.info({ keySource: source, keyStoragePath }, 'encryption service initialized');

@@ -29,6 +29,8 @@ export const KEY_ENVIRONMENT_VARIABLE = 'SAGE_ENCRYPTION_KEY';
 export interface ResolvedKey {
   readonly secret: string;
   readonly source: KeySource;
+  /** The config key stood in for a generated one: nothing new was made, so there is nothing to back up. */
+  readonly isConfigKey?: boolean;
 }
 
 /** Receives the key-file permission warning; never given the secret. */
@@ -46,7 +48,7 @@ export async function resolveKey(fs: FileSystem, configKey: string | undefined, 
   const fromFile = await readKeyFile(fs, keyStoragePath, warn);
   if (fromFile !== undefined) return agreed(configKey, { secret: fromFile, source: 'file' }, keyStoragePath);
   // Where the original would generate a key: the original's health consumers know no 'config' source.
-  if (isPresent(configKey)) return { secret: configKey, source: 'generated' };
+  if (isPresent(configKey)) return { secret: configKey, source: 'generated', isConfigKey: true };
   const secret = randomBytes(32).toString('hex');
   try {
     await publishTempFile(fs, keyStoragePath, Buffer.from(secret, 'utf8'), 'link', true);
