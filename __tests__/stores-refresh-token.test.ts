@@ -71,6 +71,15 @@ describe('PersistentRefreshTokenStore: tokens (issue 4)', () => {
     expect(await tokensOnDisk()).toEqual([b1]);
   });
 
+  test('rotating an expired token answers null and removes it, as the original does (FR-3.1)', async () => {
+    const store = newStore({ expirySeconds: 60 });
+    const token = await store.generateToken(grant);
+    jest.advanceTimersByTime(60_000);
+    expect(await store.rotateToken(token, 'client-a')).toBeNull();
+    expect(store.getMetrics()).toEqual({ count: 0, expiredCount: 0, rotatedCount: 0 });
+    expect(await tokensOnDisk()).toEqual([]);
+  });
+
   test('cleanup removes expired and rotated tokens and says how many', async () => {
     const store = newStore({ expirySeconds: 60 });
     const rotated = await store.generateToken(grant);

@@ -178,6 +178,13 @@ export class PersistentRefreshTokenStore {
   async rotateToken(token: string, clientId: string): Promise<string | null> {
     this.#file.assertOpen('rotateToken');
     return this.#file.transaction(() => {
+      const stale = typeof token === 'string' ? this.#tokens.get(token) : undefined;
+      if (stale !== undefined && !stale.rotated && stale.expires_at <= Date.now()) {
+        // As validateToken (and the original's rotation through it): an expired token goes.
+        this.#tokens.delete(token);
+        this.#file.changed(token);
+        return null;
+      }
       const record = this.#usable(token, clientId);
       if (record === undefined) return null;
       // A new object, never a mutation: a checkpoint may be serialising the old one.
