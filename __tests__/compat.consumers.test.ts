@@ -55,7 +55,7 @@ test("a CommonJS project under ts-jest's default set-up loads, type-checks and p
     timeout: 280_000,
   });
   expect({ code: result.code, output: result.code === 0 ? '' : result.stderr + result.stdout }).toEqual({ code: 0, output: '' });
-  expect(result.stderr).toMatch(/Tests:\s+4 passed, 4 total/);
+  expect(result.stderr).toMatch(/Tests:\s+5 passed, 5 total/);
   expect(fs.readdirSync(probe)).toEqual([]);
 }, 300_000);
 

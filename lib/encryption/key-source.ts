@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { publishTempFile } from '../files/atomic-write.js';
 import { KeyFileError, KeyMismatchError } from './errors.js';
 import { errorCode, type FileSystem } from '../files/fs-seam.js';
+import { MockedFileSystemError } from '../files/node-fs.js';
 
 /** Where a service's secret came from: the values the original service reported. */
 export type KeySource = 'environment' | 'file' | 'generated';
@@ -100,7 +101,8 @@ async function nameExists(fs: FileSystem, keyStoragePath: string): Promise<boole
   try {
     await fs.stat(keyStoragePath);
     return true;
-  } catch {
+  } catch (error) {
+    if (error instanceof MockedFileSystemError) throw error;
     return false;
   }
 }

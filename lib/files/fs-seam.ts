@@ -5,7 +5,7 @@
  * service instance, on the real file system, without mocking `fs`.
  */
 import type { FileHandle } from 'fs/promises';
-import { fsPromises as fsp } from './node-fs.js';
+import { fsPromises as fsp, MockedFileSystemError } from './node-fs.js';
 
 /** Node's promise-based file handle, re-exported for seam implementations. */
 export type { FileHandle } from 'fs/promises';
@@ -44,9 +44,20 @@ export interface FileSystem {
   realpath(path: string): Promise<string>;
 }
 
+/**
+ * A mocked module's function (jest's automock) answers `undefined`; the real
+ * one never does. Said plainly, naming the function, instead of a TypeError
+ * somewhere later or a misreading (an lstat answering nothing looked like a
+ * dangling symlink).
+ */
+function answered<T>(name: string, value: T): T {
+  if (typeof value !== 'object' || value === null) throw new MockedFileSystemError(`its ${name}() answered ${value === null ? 'null' : typeof value}`);
+  return value;
+}
+
 /** The real file system: thin wrappers over `fs/promises`, looked up per call (see node-fs.ts). */
 export const nodeFileSystem: Readonly<FileSystem> = Object.freeze({
-  open: (path: string, flags: string, mode?: number) => fsp().open(path, flags, mode),
+  open: async (path: string, flags: string, mode?: number) => answered('open', await fsp().open(path, flags, mode)),
   write: async (handle: FileHandle, data: Uint8Array) => {
     await handle.writeFile(data);
   },
@@ -57,11 +68,15 @@ export const nodeFileSystem: Readonly<FileSystem> = Object.freeze({
   link: (from: string, to: string) => fsp().link(from, to),
   unlink: (path: string) => fsp().unlink(path),
   mkdir: (path: string, mode: number) => fsp().mkdir(path, { recursive: true, mode }),
-  readFile: (path: string) => fsp().readFile(path, 'utf8'),
+  readFile: async (path: string) => {
+    const text: unknown = await fsp().readFile(path, 'utf8');
+    if (typeof text !== 'string') throw new MockedFileSystemError(`its readFile() answered ${typeof text}`);
+    return text;
+  },
   readdir: (path: string) => fsp().readdir(path),
-  stat: (path: string) => fsp().lstat(path),
+  stat: async (path: string) => answered('lstat', await fsp().lstat(path)),
   utimes: (path: string, timeMs: number) => fsp().utimes(path, timeMs / 1000, timeMs / 1000),
-  fileMode: async (path: string) => (await fsp().stat(path)).mode,
+  fileMode: async (path: string) => answered('stat', await fsp().stat(path)).mode,
   realpath: (path: string) => fsp().realpath(path),
 });
 
