@@ -45,10 +45,10 @@ export class RedisBackend {
     this.runner = new CommandRunner(sendCommand, commandTimeoutMs);
     this.encryption = encryptionService;
     this.keyPrefix = keyPrefix;
-    this.#keys = new KeySpace(keyPrefix, this.runner, encryptionService);
+    this.#keys = new KeySpace(keyPrefix, encryptionService);
   }
 
-  /** The key names; the first call reads (or creates) the hash key in Redis. */
+  /** The key names, derived from the service's secret (nothing is stored in Redis). */
   names(): Promise<KeyNames> {
     return this.#keys.names();
   }
