@@ -9,6 +9,9 @@ import { RedisBackend } from '../lib/redis/redis-backend.js';
 import { RedisClientStore } from '../lib/redis/redis-client-store.js';
 import { RedisRefreshTokenStore } from '../lib/redis/redis-refresh-token-store.js';
 import { RedisSessionStore } from '../lib/redis/redis-session-store.js';
+import { PersistentClientStore } from '../lib/stores/client-store.js';
+import { PersistentRefreshTokenStore } from '../lib/stores/refresh-token-store.js';
+import { PersistentSessionStore } from '../lib/stores/session-store.js';
 import { connectClient, startRedisServer, type RedisServer } from './helpers/redis-server.js';
 import { createService, makeTempDir, removeTempDir, TEST_KEY } from './helpers/store-harness.js';
 
@@ -210,24 +213,66 @@ describe('scripts and errors', () => {
 describe('checks at the door: a record the readers would refuse is never written', () => {
   test.each([
     ['createSession(non-string)', (b: RedisBackend) => new RedisSessionStore(b).createSession(42 as unknown as string), 'userId'],
-    ['createSession(empty)', (b: RedisBackend) => new RedisSessionStore(b).createSession(''), 'userId'],
-    ['generateToken without scope', (b: RedisBackend) => new RedisRefreshTokenStore(b, { expirySeconds: 60 }).generateToken({ clientId: 'c', userId: 'u' } as never), 'scope'],
-  ])('%s rejects with ERR_STORE_INPUT naming the field', async (_name, act, field) => {
+    ['generateToken without scope', (b: RedisBackend) => new RedisRefreshTokenStore(b, { expirySeconds: 60 }).generateToken({ clientId: 'c', userId: 'u' } as never), 'options.scope'],
+  ])('%s rejects with ERR_INVALID_ARGUMENT naming the field, and writes nothing', async (_name, act, argument) => {
     const backend = backendFor();
-    await expect(act(backend)).rejects.toMatchObject({ code: 'ERR_STORE_INPUT', field });
+    await expect(act(backend)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', argument });
     expect(await keysOf(backend.keyPrefix)).toEqual([]);
   });
 
-  test('bad options throw ERR_STORE_INPUT at construction', () => {
-    expect(() => new RedisBackend({ sendCommand: send, encryptionService: service, commandTimeoutMs: 0 })).toThrow(expect.objectContaining({ code: 'ERR_STORE_INPUT', field: 'commandTimeoutMs' }));
-    expect(() => new RedisSessionStore(backendFor(), { sessionExpiryMs: '1000' as unknown as number })).toThrow(expect.objectContaining({ field: 'sessionExpiryMs' }));
-    expect(() => new RedisRefreshTokenStore(backendFor(), { expirySeconds: -1 })).toThrow(expect.objectContaining({ field: 'expirySeconds' }));
+  test.each([
+    ['sessionExpiryMs as a string', () => new RedisSessionStore(backendFor(), { sessionExpiryMs: '1000' as unknown as number }), () => new PersistentSessionStore(service, `${dir}/s.enc`, { sessionExpiryMs: '1000' as unknown as number })],
+    ['sessionExpiryMs: Infinity', () => new RedisSessionStore(backendFor(), { sessionExpiryMs: Infinity }), () => new PersistentSessionStore(service, `${dir}/s.enc`, { sessionExpiryMs: Infinity })],
+    ['session options: null', () => new RedisSessionStore(backendFor(), null as never), () => new PersistentSessionStore(service, `${dir}/s.enc`, null as never)],
+    ['expirySeconds: -1', () => new RedisRefreshTokenStore(backendFor(), { expirySeconds: -1 }), () => new PersistentRefreshTokenStore({ expirySeconds: -1 }, service, `${dir}/t.enc`)],
+    ['expirySeconds missing', () => new RedisRefreshTokenStore(backendFor(), {} as never), () => new PersistentRefreshTokenStore({} as never, service, `${dir}/t.enc`)],
+    ['token config: null', () => new RedisRefreshTokenStore(backendFor(), null as never), () => new PersistentRefreshTokenStore(null as never, service, `${dir}/t.enc`)],
+    ['allowedRedirectUris missing', () => new RedisClientStore(backendFor(), {} as never), () => new PersistentClientStore({} as never, service, `${dir}/c.enc`)],
+    ['trustedRedirectUris not strings', () => new RedisClientStore(backendFor(), { allowedRedirectUris: [], trustedRedirectUris: [1] as never }), () => new PersistentClientStore({ allowedRedirectUris: [], trustedRedirectUris: [1] as never }, service, `${dir}/c.enc`)],
+  ])('a bad option (%s) throws what the file store throws: same class, code and option', (_name, redis, file) => {
+    const shape = (construct: () => unknown): Record<string, unknown> => {
+      try {
+        construct();
+      } catch (error) {
+        const { name, code, argument, option } = error as Record<string, unknown>;
+        return { name, code, argument, option };
+      }
+      throw new Error('did not throw');
+    };
+    const expected = shape(file);
+    expect(expected.code).toMatch(/^ERR_(INVALID_ARGUMENT|OPTION_RANGE)$/);
+    expect(shape(redis)).toEqual(expected);
+  });
+
+  test('a bad backend option throws ERR_INVALID_ARGUMENT or ERR_OPTION_RANGE naming it', () => {
+    expect(() => new RedisBackend({ sendCommand: send, encryptionService: service, commandTimeoutMs: 0 })).toThrow(expect.objectContaining({ code: 'ERR_OPTION_RANGE', option: 'commandTimeoutMs' }));
+    expect(() => new RedisBackend({ sendCommand: 'no' as never, encryptionService: service })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument: 'options.sendCommand' }));
+  });
+
+  test('fractional expiries (sessionExpiryMs: 10.5, expirySeconds: 1.0005) are accepted as by the file stores, and Redis gets whole ms rounded up', async () => {
+    const backend = backendFor();
+    const session = await new RedisSessionStore(backend, { sessionExpiryMs: 100_000.5 }).createSession('user');
+    expect(Number.isInteger(session.expiresAt)).toBe(false);
+    const names = await backend.names();
+    expect(Number(await send(['PEXPIRETIME', names.session(session.sessionId)]))).toBe(Math.ceil(session.expiresAt));
+    expect(await new RedisSessionStore(backend).getSession(session.sessionId)).toEqual(session);
+    await expect(new RedisSessionStore(backend, { sessionExpiryMs: 10.5 }).createSession('user')).resolves.toMatchObject({ userId: 'user' });
+
+    const tokens = new RedisRefreshTokenStore(backend, { expirySeconds: 1.0005 });
+    const token = await tokens.generateToken({ clientId: 'c', userId: 'u', scope: '' });
+    const { tokenData } = await tokens.validateToken(token, 'c');
+    expect(Number.isInteger(tokenData!.expires_at)).toBe(false);
+    expect(Number(await send(['PEXPIRETIME', names.token(token)]))).toBe(Math.ceil(tokenData!.expires_at));
+    const next = await tokens.rotateToken(token, 'c');
+    expect(next).not.toBeNull();
+    const rotated = await tokens.validateToken(next!, 'c');
+    expect(Number(await send(['PEXPIRETIME', names.token(next!)]))).toBe(Math.ceil(rotated.tokenData!.expires_at));
   });
 
   test('lookups with ids that cannot exist find nothing without asking Redis', async () => {
     const backend = backendFor();
     expect(await new RedisSessionStore(backend).getSession(undefined as unknown as string)).toBeNull();
     expect(await new RedisRefreshTokenStore(backend, { expirySeconds: 60 }).rotateToken(7 as unknown as string, 'c')).toBeNull();
-    expect(await new RedisClientStore(backend, { allowedRedirectUris: [] }).getClient('')).toBeNull();
+    expect(await new RedisClientStore(backend, { allowedRedirectUris: [] }).getClient(null as unknown as string)).toBeNull();
   });
 });

@@ -4,6 +4,7 @@
  * only-if-absent mode), so running it twice, or while servers already write
  * to Redis, copies nothing twice and overwrites nothing. Files are only read.
  */
+import { redisTime } from './input-checks.js';
 import type { EncryptionService } from '../encryption/encryption-service.js';
 import { UnsupportedStoreVersionError } from '../stores/store-errors.js';
 import { defaultStorePath, isObject, STORE_VERSION, type RecordField } from '../stores/store-file.js';
@@ -62,13 +63,13 @@ export async function migrateFilesToRedis(backend: RedisBackend, options: Migrat
   const now = Date.now();
   const sessions = await copyRecords(sessionRecords, SESSION, (session) => session.expiresAt <= now, async (session) => {
     const sealed = await sealRecord(encryption, session);
-    return (await backend.call(['SET', names.session(session.sessionId), sealed, 'PXAT', String(session.expiresAt), 'NX'])) === 'OK';
+    return (await backend.call(['SET', names.session(session.sessionId), sealed, 'PXAT', redisTime(session.expiresAt), 'NX'])) === 'OK';
   });
   const refreshTokens = await copyRecords(tokenRecords, TOKEN, (token) => token.expires_at <= now, async (token) => {
     // The rotated flag lives beside the sealed record (the scripts read it), so the record is sealed unrotated.
     const sealed = await sealRecord(encryption, { ...token, rotated: false });
     const keys = [names.token(token.token), names.clientTokenIndex(token.client_id)];
-    const args = [sealed, names.clientDigest(token.client_id), String(token.expires_at), '1', token.rotated ? '1' : '0'];
+    const args = [sealed, names.clientDigest(token.client_id), redisTime(token.expires_at), '1', token.rotated ? '1' : '0'];
     return (await ISSUE.run(backend.runner, keys, args)) === 1;
   });
   const clients = await copyRecords(clientRecords, CLIENT, () => false, async (client) => {
