@@ -276,3 +276,57 @@ describe('checks at the door: a record the readers would refuse is never written
     expect(await new RedisClientStore(backend, { allowedRedirectUris: [] }).getClient(null as unknown as string)).toBeNull();
   });
 });
+
+describe('prefixes: cleanup() touches only its own keys', () => {
+  async function dump(prefix: string): Promise<Record<string, unknown>> {
+    const entries: Record<string, unknown> = {};
+    for (const key of (await keysOf(prefix)).sort()) {
+      const type = await send(['TYPE', key]);
+      entries[key] = type === 'set' ? ((await send(['SMEMBERS', key])) as string[]).sort() : type === 'hash' ? await send(['HGETALL', key]) : await send(['GET', key]);
+    }
+    return entries;
+  }
+
+  test('an empty keyPrefix is refused at construction with ERR_REDIS_KEY_PREFIX', () => {
+    expect(() => new RedisBackend({ sendCommand: send, encryptionService: service, keyPrefix: '' })).toThrow(
+      expect.objectContaining({ name: 'RedisKeyPrefixError', code: 'ERR_REDIS_KEY_PREFIX' }),
+    );
+  });
+
+  test('with nested prefixes (app: and app:ti:) the outer cleanup neither fails (WRONGTYPE) nor touches the inner keys', async () => {
+    const outerPrefix = `nest-${(prefixes += 1)}:`;
+    const innerPrefix = `${outerPrefix}ti:`;
+    const outer = new RedisRefreshTokenStore(backendFor({ keyPrefix: outerPrefix }), { expirySeconds: 3600 });
+    const innerBackend = backendFor({ keyPrefix: innerPrefix });
+    const inner = new RedisRefreshTokenStore(innerBackend, { expirySeconds: 3600 });
+    await new RedisSessionStore(innerBackend).createSession('user');
+    await outer.rotateToken(await outer.generateToken({ clientId: 'c', userId: 'u', scope: '' }), 'c');
+    const innerToken = await inner.generateToken({ clientId: 'c', userId: 'u', scope: '' });
+    await inner.rotateToken(innerToken, 'c');
+    // The outer prefix's own indexes (`nest-N:ti:<digest>`) start with the inner prefix too; the inner keys are `nest-N:ti:<kind>:…`.
+    const innerKeys = async (): Promise<Record<string, unknown>> => Object.fromEntries(Object.entries(await dump(innerPrefix)).filter(([key]) => key.slice(innerPrefix.length).includes(':')));
+    const innerBefore = await innerKeys();
+    expect(Object.keys(innerBefore).length).toBe(4);
+    expect(await outer.cleanup()).toBe(1);
+    expect(await innerKeys()).toEqual(innerBefore);
+    expect(await inner.cleanup()).toBe(1);
+  });
+
+  test("keys under the index pattern that are not this prefix's indexes (another app's set, a string, foreign members) are never touched", async () => {
+    const backend = backendFor();
+    const prefix = backend.keyPrefix;
+    const tokens = new RedisRefreshTokenStore(backend, { expirySeconds: 3600 });
+    await tokens.rotateToken(await tokens.generateToken({ clientId: 'c', userId: 'u', scope: '' }), 'c');
+    const digestShaped = `${prefix}ti:${'A'.repeat(43)}`;
+    const otherDigestShaped = `${prefix}ti:${'B'.repeat(43)}`;
+    await send(['SADD', `${prefix}ti:online-users`, 'alice', 'bob']);
+    await send(['SET', digestShaped, 'a string, not an index']);
+    await send(['SADD', otherDigestShaped, 'alice', `other-app:t:${'C'.repeat(43)}`]);
+    const foreign = [`${prefix}ti:online-users`, digestShaped, otherDigestShaped];
+    const before = await Promise.all(foreign.map((key) => send(['DUMP', key])));
+    expect(await tokens.cleanup()).toBe(1);
+    const after = await Promise.all(foreign.map((key) => send(['DUMP', key])));
+    expect(after).toEqual(before);
+    expect(((await send(['SMEMBERS', `${prefix}ti:online-users`])) as string[]).sort()).toEqual(['alice', 'bob']);
+  });
+});

@@ -19,6 +19,8 @@ import { internalsOf } from '../encryption/service-internals.js';
 
 /** Digests remembered per process: a session is looked up on every request, and an HMAC costs about as much as the rest of a lookup. */
 const DIGEST_CACHE_SIZE = 4096;
+/** An HMAC-SHA-256 digest in base64url: 43 characters, no colon (so `app:ti:s:…` of a nested prefix `app:ti:` never matches). */
+const DIGEST_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 /** The HKDF info label of the hash key: a different label gives an unrelated key. */
 export const KEY_NAMING_LABEL = 'redis-key-hash/v1';
 
@@ -57,6 +59,16 @@ export class KeyNames {
   /** The set of a client's token keys (what `revokeAllForClient` deletes). */
   clientTokenIndex(clientId: string): string {
     return `${this.#prefix}ti:${this.clientDigest(clientId)}`;
+  }
+
+  /** The prefix of every token key (what an index of this prefix may hold). */
+  get tokenKeyPrefix(): string {
+    return `${this.#prefix}t:`;
+  }
+
+  /** Whether `key` has the shape of a token index of this prefix: the index prefix and one digest, nothing more. */
+  isTokenIndex(key: string): boolean {
+    return key.startsWith(this.tokenIndexPrefix) && DIGEST_SHAPE.test(key.slice(this.tokenIndexPrefix.length));
   }
 
   /** The prefix of every token index key; the scripts append a digest to it. */

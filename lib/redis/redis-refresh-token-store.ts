@@ -120,7 +120,10 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
     do {
       const reply = await this.#backend.call(['SCAN', cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT]);
       const [next, keys] = parseScan(reply);
-      for (const key of keys) removed += Number(await PRUNE_INDEX.run(this.#backend.runner, [key], []));
+      // SCAN MATCH is a glob: keys of another application or of a nested prefix can match it; those are skipped, never touched.
+      for (const key of keys.filter((candidate) => names.isTokenIndex(candidate))) {
+        removed += Number(await PRUNE_INDEX.run(this.#backend.runner, [key], [names.tokenKeyPrefix]));
+      }
       cursor = next;
     } while (cursor !== '0');
     return removed;
