@@ -5,6 +5,7 @@
  * names are still HMAC digests). A private redis-server; never a mock.
  */
 import { EncryptionService } from '../lib/encryption/encryption-service.js';
+import { internalsOf } from '../lib/encryption/service-internals.js';
 import { RedisBackend } from '../lib/redis/redis-backend.js';
 import { RedisRefreshTokenStore } from '../lib/redis/redis-refresh-token-store.js';
 import { RedisSessionStore } from '../lib/redis/redis-session-store.js';
@@ -51,6 +52,20 @@ test('two backends on one secret compute the same names, and nothing but records
   expect(namesA.session('sid')).not.toContain('sid');
   const session = await new RedisSessionStore(a.backend).createSession('user');
   expect(await allKeys(a.send)).toEqual([namesA.session(session.sessionId)]);
+});
+
+test('namingKey: 32 bytes, the same for one secret in every service, another for another label or secret', async () => {
+  const service = async (name: string, secret = TEST_KEY): Promise<EncryptionService> => {
+    const created = new EncryptionService({ encryptionKey: secret, keyStoragePath: `${dir}/${name}-key`, durable: false });
+    await created.initialize();
+    return created;
+  };
+  const [one, two, other] = [internalsOf(await service('nk-1')), internalsOf(await service('nk-2')), internalsOf(await service('nk-3', 'another-secret'))];
+  const key = one.namingKey('redis-key-hash/v1');
+  expect(key).toHaveLength(32);
+  expect(two.namingKey('redis-key-hash/v1').equals(key)).toBe(true);
+  expect(one.namingKey('another-use/v1').equals(key)).toBe(false);
+  expect(other.namingKey('redis-key-hash/v1').equals(key)).toBe(false);
 });
 
 test('another secret gives other names', async () => {
