@@ -123,6 +123,33 @@ export function describeStoreContract(backend: string, factory: ContractFactory)
       });
     });
 
+    describe('arguments: both backends accept and refuse the same, with the same error', () => {
+      test('createSession refuses a non-string or over-long userId with ERR_INVALID_ARGUMENT naming it, and accepts an empty one', async () => {
+        await expect(stores.sessions.createSession(42 as unknown as string)).rejects.toMatchObject({ name: 'InvalidArgumentError', code: 'ERR_INVALID_ARGUMENT', argument: 'userId' });
+        await expect(stores.sessions.createSession('u'.repeat(65_537))).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', argument: 'userId' });
+        const empty = await stores.sessions.createSession('');
+        expect(await stores.sessions.getSession(empty.sessionId)).toEqual(empty);
+      });
+
+      test('generateToken refuses a missing field or a non-object with ERR_INVALID_ARGUMENT naming it', async () => {
+        await expect(stores.tokens.generateToken({ clientId: 'c', userId: 'u' } as never)).rejects.toMatchObject({
+          name: 'InvalidArgumentError', code: 'ERR_INVALID_ARGUMENT', argument: 'options.scope',
+        });
+        await expect(stores.tokens.generateToken({ clientId: 7, userId: 'u', scope: '' } as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', argument: 'options.clientId' });
+        await expect(stores.tokens.generateToken({ clientId: 'c', userId: null, scope: '' } as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', argument: 'options.userId' });
+        await expect(stores.tokens.generateToken(null as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', argument: 'options' });
+      });
+
+      test('generateToken accepts empty strings (user id, client id, scope), and such a token validates and rotates', async () => {
+        const forEmptyUser = await stores.tokens.generateToken({ clientId: 'client-a', userId: '', scope: '' });
+        expect((await stores.tokens.validateToken(forEmptyUser, 'client-a')).tokenData).toMatchObject({ user_id: '', scope: '' });
+        const forEmptyClient = await stores.tokens.generateToken({ clientId: '', userId: 'u', scope: 's' });
+        expect((await stores.tokens.validateToken(forEmptyClient, '')).valid).toBe(true);
+        expect((await stores.tokens.validateToken(forEmptyClient, 'client-a')).valid).toBe(false);
+        expect(await stores.tokens.rotateToken(forEmptyClient, '')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      });
+    });
+
     describe('clients', () => {
       test('a registered client is found with its metadata and defaults, then deleted once', async () => {
         const result = await stores.clients.registerClient(CLIENT_REQUEST);

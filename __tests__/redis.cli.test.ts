@@ -82,7 +82,7 @@ async function writeStoreFiles(): Promise<{ keyFile: string; sessionIds: string[
 const counts = (copied: number, existing: number) => ({ copied, existing, expired: 0, invalid: 0 });
 
 describe('migrate-to-redis, the built bin (issue 13, item 3)', () => {
-  test('copies three store files written by the file stores into a fresh Redis with counts, and a second run copies nothing twice', async () => {
+  test('copies three store files written by the file stores into a fresh Redis with counts; a second run exits 1 (ERR_ALREADY_MIGRATED), --force copies nothing twice', async () => {
     const files = await writeStoreFiles();
     const prefix = `cli-${(prefixes += 1)}:`;
     const flags = ['migrate-to-redis', '--redis-url', server.url, '--dir', dir, '--key-file', files.keyFile, '--key-prefix', prefix];
@@ -95,7 +95,11 @@ describe('migrate-to-redis, the built bin (issue 13, item 3)', () => {
       `clients (${path.join(dir, 'oauth_clients.enc')}): 2 copied, 0 already in Redis, 0 expired, 0 invalid`,
     ]);
 
-    const second = await runBin([...flags, '--json']);
+    const refused = await runBin([...flags, '--json']);
+    expect(refused).toMatchObject({ code: 1, stdout: '' });
+    expect(refused.stderr).toMatch(/^session-store-mutex migrate-to-redis: ERR_ALREADY_MIGRATED: [^\n]*\n$/);
+
+    const second = await runBin([...flags, '--json', '--force']);
     expect(second).toMatchObject({ code: 0, stderr: '' });
     expect(second.stdout.split('\n')).toHaveLength(2);
     expect(JSON.parse(second.stdout)).toEqual({ sessions: counts(0, 3), refreshTokens: counts(0, 3), clients: counts(0, 2) });
@@ -115,6 +119,20 @@ describe('migrate-to-redis, the built bin (issue 13, item 3)', () => {
     for (const secret of [fs.readFileSync(files.keyFile, 'utf8').trim(), ...files.sessionIds, ...files.tokens]) {
       expect(first.stdout + second.stdout).not.toContain(secret);
     }
+  }, 30_000);
+
+  test('a --dir that does not exist, or holds none of the three files, exits 1 with one line (ERR_NO_STORE_FILES) and writes nothing', async () => {
+    const files = await writeStoreFiles();
+    const prefix = `cli-${(prefixes += 1)}:`;
+    const empty = path.join(dir, 'empty');
+    fs.mkdirSync(empty);
+    for (const target of [path.join(dir, 'no-such-dir'), empty]) {
+      const run = await runBin(['migrate-to-redis', '--redis-url', server.url, '--dir', target, '--key-file', files.keyFile, '--key-prefix', prefix]);
+      expect(run).toMatchObject({ code: 1, stdout: '' });
+      expect(run.stderr).toMatch(/^session-store-mutex migrate-to-redis: ERR_NO_STORE_FILES: [^\n]*\n$/);
+      expect(run.stderr).toContain(target);
+    }
+    expect(await client.sendCommand(['KEYS', `${prefix}*`])).toEqual([]);
   }, 30_000);
 
   test('a bad flag exits 2 with one line on stderr that names the flag, never its value', async () => {
@@ -179,12 +197,13 @@ describe('argument handling', () => {
       keyPrefix: 'ssm:',
       keyFile: path.join(homeDir, '.sage', 'oauth_encryption_key'),
       isJson: false,
+      isForced: false,
     });
   });
 
   test('every flag is read, in both --flag value and --flag=value forms', () => {
-    expect(parseArgs(['migrate-to-redis', '--redis-url=rediss://h:1', '--dir', '/d', '--key-prefix=p:', '--key-file', '/k', '--json'])).toEqual({
-      isHelp: false, redisUrl: 'rediss://h:1', dir: '/d', keyPrefix: 'p:', keyFile: '/k', isJson: true,
+    expect(parseArgs(['migrate-to-redis', '--redis-url=rediss://h:1', '--dir', '/d', '--key-prefix=p:', '--key-file', '/k', '--json', '--force'])).toEqual({
+      isHelp: false, redisUrl: 'rediss://h:1', dir: '/d', keyPrefix: 'p:', keyFile: '/k', isJson: true, isForced: true,
     });
     expect(parseArgs(['--help'])).toEqual({ isHelp: true });
   });
@@ -199,6 +218,7 @@ describe('argument handling', () => {
     [['migrate-to-redis', '--redis-url', 'redis://h', '--dir', '/a', '--dir', '/b'], '--dir given twice'],
     [['migrate-to-redis', '--redis-url', 'redis://h', 'extra'], 'unexpected argument'],
     [['migrate-to-redis', '--redis-url', 'redis://h', '--json=yes'], 'unknown flag --json'],
+    [['migrate-to-redis', '--redis-url', 'redis://h', '--force=yes'], 'unknown flag --force'],
     [['migrate-to-redis', '--redis-urlredis://u:hunter2@h'], 'unknown flag --redis-urlredis'],
   ])('%j is refused with ERR_USAGE: %s', (argv, message) => {
     let caught: unknown;

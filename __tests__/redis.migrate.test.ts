@@ -60,7 +60,7 @@ async function writeFiles(): Promise<{ sessionsPath: string; refreshTokensPath: 
 
 const backendFor = (): RedisBackend => new RedisBackend({ sendCommand: (args) => client.sendCommand(args), encryptionService: service, keyPrefix: `migrate-${(prefixes += 1)}:` });
 
-test('copies live records with their expiry and rotated flag, reports counts, and a second run copies nothing twice', async () => {
+test('copies live records with their expiry and rotated flag, reports counts; a second run refuses, a forced one copies nothing twice', async () => {
   const paths = await writeFiles();
   const before = Object.values(paths).map((file) => fs.readFileSync(file));
   const backend = backendFor();
@@ -84,7 +84,10 @@ test('copies live records with their expiry and rotated flag, reports counts, an
   const clients = new RedisClientStore(backend, { allowedRedirectUris: [] });
   expect(await clients.getClient('client-y')).toEqual(clientRecords[1]);
 
-  expect(await migrateFilesToRedis(backend, paths)).toEqual({
+  const marker = JSON.parse(String(await client.sendCommand(['GET', `${backend.keyPrefix}meta:migrated`]))) as { migratedAt: number };
+  expect(marker.migratedAt).toBeGreaterThanOrEqual(now);
+  await expect(migrateFilesToRedis(backend, paths)).rejects.toMatchObject({ name: 'AlreadyMigratedError', code: 'ERR_ALREADY_MIGRATED', migratedAt: marker.migratedAt });
+  expect(await migrateFilesToRedis(backend, { ...paths, force: true })).toEqual({
     sessions: { copied: 0, existing: 2, expired: 1, invalid: 1 },
     refreshTokens: { copied: 0, existing: 2, expired: 1, invalid: 0 },
     clients: { copied: 0, existing: 2, expired: 0, invalid: 0 },
@@ -95,15 +98,42 @@ test('copies live records with their expiry and rotated flag, reports counts, an
   expect(Object.values(paths).map((file) => fs.readFileSync(file))).toEqual(before);
 });
 
-test('a record already changed in Redis is left as it is', async () => {
+test('a record already changed in Redis is left as it is, even by a forced re-run', async () => {
   const paths = await writeFiles();
   const backend = backendFor();
   await migrateFilesToRedis(backend, paths);
   const tokens = new RedisRefreshTokenStore(backend, { expirySeconds: 60 });
   const next = await tokens.rotateToken(hex('a'), 'client-a');
-  await migrateFilesToRedis(backend, paths);
+  await migrateFilesToRedis(backend, { ...paths, force: true });
   expect((await tokens.validateToken(hex('a'), 'client-a')).valid).toBe(false);
   expect((await tokens.validateToken(next!, 'client-a')).valid).toBe(true);
+});
+
+test('a re-run never revives a revoked token or a logged-out session; only force does, as documented', async () => {
+  const paths = await writeFiles();
+  const backend = backendFor();
+  await migrateFilesToRedis(backend, paths);
+  const tokens = new RedisRefreshTokenStore(backend, { expirySeconds: 60 });
+  const sessions = new RedisSessionStore(backend);
+  await tokens.revokeToken(hex('a'));
+  await sessions.deleteSession(hex('1'));
+  await expect(migrateFilesToRedis(backend, paths)).rejects.toMatchObject({ code: 'ERR_ALREADY_MIGRATED' });
+  expect((await tokens.validateToken(hex('a'), 'client-a')).valid).toBe(false);
+  expect(await sessions.getSession(hex('1'))).toBeNull();
+  // What force means: copy-if-absent cannot tell "revoked since" from "never copied".
+  await migrateFilesToRedis(backend, { ...paths, force: true });
+  expect((await tokens.validateToken(hex('a'), 'client-a')).valid).toBe(true);
+  expect(await sessions.getSession(hex('1'))).toEqual(sessionRecords[0]);
+});
+
+test('a run that failed half-way leaves no marker, so it may simply be run again', async () => {
+  const paths = await writeFiles();
+  const backend = backendFor();
+  await service.encryptToFile('not json', paths.clientsPath);
+  await expect(migrateFilesToRedis(backend, paths)).rejects.toMatchObject({ code: 'ERR_MIGRATION_SOURCE' });
+  expect(await client.sendCommand(['EXISTS', `${backend.keyPrefix}meta:migrated`])).toBe(0);
+  await writeFiles();
+  await expect(migrateFilesToRedis(backend, paths)).resolves.toMatchObject({ clients: { copied: 2 } });
 });
 
 test('missing files count as empty stores', async () => {

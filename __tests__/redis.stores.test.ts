@@ -1,7 +1,7 @@
 /**
  * What only the Redis backend promises: expiry by Redis, nothing secret in key
- * names or values, hashed and bound records, prefixes, shared hash key across
- * processes' services, NOSCRIPT recovery, checks at the door and typed errors.
+ * names or values, hashed and bound records, prefixes, names derived from the
+ * secret shared by processes' services, NOSCRIPT recovery, checks at the door and typed errors.
  * A private redis-server; never a mock.
  */
 import { EncryptionService } from '../lib/encryption/encryption-service.js';
@@ -9,6 +9,9 @@ import { RedisBackend } from '../lib/redis/redis-backend.js';
 import { RedisClientStore } from '../lib/redis/redis-client-store.js';
 import { RedisRefreshTokenStore } from '../lib/redis/redis-refresh-token-store.js';
 import { RedisSessionStore } from '../lib/redis/redis-session-store.js';
+import { PersistentClientStore } from '../lib/stores/client-store.js';
+import { PersistentRefreshTokenStore } from '../lib/stores/refresh-token-store.js';
+import { PersistentSessionStore } from '../lib/stores/session-store.js';
 import { connectClient, startRedisServer, type RedisServer } from './helpers/redis-server.js';
 import { createService, makeTempDir, removeTempDir, TEST_KEY } from './helpers/store-harness.js';
 
@@ -108,7 +111,7 @@ describe('nothing secret in Redis in clear (NFR-4)', () => {
     const secrets = [session.sessionId, token, rotated!, clientId, 'user-SECRET-alice', 'scope-SECRET', 'Secret Client Name', 'secret-app', TEST_KEY];
 
     const keys = await keysOf(backend.keyPrefix);
-    expect(keys.length).toBeGreaterThanOrEqual(6);
+    expect(keys.length).toBeGreaterThanOrEqual(5);
     const dump: string[] = [...keys];
     for (const key of keys) {
       const type = await send(['TYPE', key]);
@@ -136,7 +139,7 @@ describe('nothing secret in Redis in clear (NFR-4)', () => {
 });
 
 describe('sharing one Redis', () => {
-  test('another service with the same secret (another process) reads what this one wrote, through the shared hash key', async () => {
+  test('another service with the same secret (another process) reads what this one wrote, with names derived from the shared secret', async () => {
     const prefix = `shared-${(prefixes += 1)}:`;
     const other = new EncryptionService({ encryptionKey: TEST_KEY, keyStoragePath: `${dir}/other-key`, durable: false });
     await other.initialize();
@@ -150,10 +153,14 @@ describe('sharing one Redis', () => {
     const prefix = `foreign-${(prefixes += 1)}:`;
     const foreign = new EncryptionService({ encryptionKey: 'another-secret-entirely', keyStoragePath: `${dir}/foreign-key`, durable: false });
     await foreign.initialize();
-    await new RedisSessionStore(backendFor({ keyPrefix: prefix })).createSession('user');
-    await expect(new RedisSessionStore(backendFor({ keyPrefix: prefix, encryptionService: foreign })).getSession('a'.repeat(64))).rejects.toMatchObject({
-      code: 'ERR_DECRYPT',
-    });
+    const mine = backendFor({ keyPrefix: prefix });
+    const theirs = backendFor({ keyPrefix: prefix, encryptionService: foreign });
+    const session = await new RedisSessionStore(mine).createSession('user');
+    // Other names (derived from the other secret): the record is not even found.
+    expect(await new RedisSessionStore(theirs).getSession(session.sessionId)).toBeNull();
+    // Copied onto the name the other secret computes, the value still does not open.
+    await send(['COPY', (await mine.names()).session(session.sessionId), (await theirs.names()).session(session.sessionId)]);
+    await expect(new RedisSessionStore(theirs).getSession(session.sessionId)).rejects.toMatchObject({ code: 'ERR_DECRYPT' });
   });
 
   test('two prefixes on one Redis never see each other, and every key starts with its prefix', async () => {
@@ -161,8 +168,8 @@ describe('sharing one Redis', () => {
     const second = backendFor({ keyPrefix: 'app-two:' });
     const session = await new RedisSessionStore(first).createSession('user');
     expect(await new RedisSessionStore(second).getSession(session.sessionId)).toBeNull();
-    expect((await keysOf('app-one:')).length).toBe(2);
-    expect(await keysOf('app-two:')).toEqual(['app-two:meta:key-hash']);
+    expect((await keysOf('app-one:')).length).toBe(1);
+    expect(await keysOf('app-two:')).toEqual([]);
   });
 });
 
@@ -206,24 +213,120 @@ describe('scripts and errors', () => {
 describe('checks at the door: a record the readers would refuse is never written', () => {
   test.each([
     ['createSession(non-string)', (b: RedisBackend) => new RedisSessionStore(b).createSession(42 as unknown as string), 'userId'],
-    ['createSession(empty)', (b: RedisBackend) => new RedisSessionStore(b).createSession(''), 'userId'],
-    ['generateToken without scope', (b: RedisBackend) => new RedisRefreshTokenStore(b, { expirySeconds: 60 }).generateToken({ clientId: 'c', userId: 'u' } as never), 'scope'],
-  ])('%s rejects with ERR_STORE_INPUT naming the field', async (_name, act, field) => {
+    ['generateToken without scope', (b: RedisBackend) => new RedisRefreshTokenStore(b, { expirySeconds: 60 }).generateToken({ clientId: 'c', userId: 'u' } as never), 'options.scope'],
+  ])('%s rejects with ERR_INVALID_ARGUMENT naming the field, and writes nothing', async (_name, act, argument) => {
     const backend = backendFor();
-    await expect(act(backend)).rejects.toMatchObject({ code: 'ERR_STORE_INPUT', field });
-    expect((await keysOf(backend.keyPrefix)).filter((key) => !key.endsWith('meta:key-hash'))).toEqual([]);
+    await expect(act(backend)).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT', argument });
+    expect(await keysOf(backend.keyPrefix)).toEqual([]);
   });
 
-  test('bad options throw ERR_STORE_INPUT at construction', () => {
-    expect(() => new RedisBackend({ sendCommand: send, encryptionService: service, commandTimeoutMs: 0 })).toThrow(expect.objectContaining({ code: 'ERR_STORE_INPUT', field: 'commandTimeoutMs' }));
-    expect(() => new RedisSessionStore(backendFor(), { sessionExpiryMs: '1000' as unknown as number })).toThrow(expect.objectContaining({ field: 'sessionExpiryMs' }));
-    expect(() => new RedisRefreshTokenStore(backendFor(), { expirySeconds: -1 })).toThrow(expect.objectContaining({ field: 'expirySeconds' }));
+  test.each([
+    ['sessionExpiryMs as a string', () => new RedisSessionStore(backendFor(), { sessionExpiryMs: '1000' as unknown as number }), () => new PersistentSessionStore(service, `${dir}/s.enc`, { sessionExpiryMs: '1000' as unknown as number })],
+    ['sessionExpiryMs: Infinity', () => new RedisSessionStore(backendFor(), { sessionExpiryMs: Infinity }), () => new PersistentSessionStore(service, `${dir}/s.enc`, { sessionExpiryMs: Infinity })],
+    ['session options: null', () => new RedisSessionStore(backendFor(), null as never), () => new PersistentSessionStore(service, `${dir}/s.enc`, null as never)],
+    ['expirySeconds: -1', () => new RedisRefreshTokenStore(backendFor(), { expirySeconds: -1 }), () => new PersistentRefreshTokenStore({ expirySeconds: -1 }, service, `${dir}/t.enc`)],
+    ['expirySeconds missing', () => new RedisRefreshTokenStore(backendFor(), {} as never), () => new PersistentRefreshTokenStore({} as never, service, `${dir}/t.enc`)],
+    ['token config: null', () => new RedisRefreshTokenStore(backendFor(), null as never), () => new PersistentRefreshTokenStore(null as never, service, `${dir}/t.enc`)],
+    ['allowedRedirectUris missing', () => new RedisClientStore(backendFor(), {} as never), () => new PersistentClientStore({} as never, service, `${dir}/c.enc`)],
+    ['trustedRedirectUris not strings', () => new RedisClientStore(backendFor(), { allowedRedirectUris: [], trustedRedirectUris: [1] as never }), () => new PersistentClientStore({ allowedRedirectUris: [], trustedRedirectUris: [1] as never }, service, `${dir}/c.enc`)],
+  ])('a bad option (%s) throws what the file store throws: same class, code and option', (_name, redis, file) => {
+    const shape = (construct: () => unknown): Record<string, unknown> => {
+      try {
+        construct();
+      } catch (error) {
+        const { name, code, argument, option } = error as Record<string, unknown>;
+        return { name, code, argument, option };
+      }
+      throw new Error('did not throw');
+    };
+    const expected = shape(file);
+    expect(expected.code).toMatch(/^ERR_(INVALID_ARGUMENT|OPTION_RANGE)$/);
+    expect(shape(redis)).toEqual(expected);
+  });
+
+  test('a bad backend option throws ERR_INVALID_ARGUMENT or ERR_OPTION_RANGE naming it', () => {
+    expect(() => new RedisBackend({ sendCommand: send, encryptionService: service, commandTimeoutMs: 0 })).toThrow(expect.objectContaining({ code: 'ERR_OPTION_RANGE', option: 'commandTimeoutMs' }));
+    expect(() => new RedisBackend({ sendCommand: 'no' as never, encryptionService: service })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARGUMENT', argument: 'options.sendCommand' }));
+  });
+
+  test('fractional expiries (sessionExpiryMs: 10.5, expirySeconds: 1.0005) are accepted as by the file stores, and Redis gets whole ms rounded up', async () => {
+    const backend = backendFor();
+    const session = await new RedisSessionStore(backend, { sessionExpiryMs: 100_000.5 }).createSession('user');
+    expect(Number.isInteger(session.expiresAt)).toBe(false);
+    const names = await backend.names();
+    expect(Number(await send(['PEXPIRETIME', names.session(session.sessionId)]))).toBe(Math.ceil(session.expiresAt));
+    expect(await new RedisSessionStore(backend).getSession(session.sessionId)).toEqual(session);
+    await expect(new RedisSessionStore(backend, { sessionExpiryMs: 10.5 }).createSession('user')).resolves.toMatchObject({ userId: 'user' });
+
+    const tokens = new RedisRefreshTokenStore(backend, { expirySeconds: 1.0005 });
+    const token = await tokens.generateToken({ clientId: 'c', userId: 'u', scope: '' });
+    const { tokenData } = await tokens.validateToken(token, 'c');
+    expect(Number.isInteger(tokenData!.expires_at)).toBe(false);
+    expect(Number(await send(['PEXPIRETIME', names.token(token)]))).toBe(Math.ceil(tokenData!.expires_at));
+    const next = await tokens.rotateToken(token, 'c');
+    expect(next).not.toBeNull();
+    const rotated = await tokens.validateToken(next!, 'c');
+    expect(Number(await send(['PEXPIRETIME', names.token(next!)]))).toBe(Math.ceil(rotated.tokenData!.expires_at));
   });
 
   test('lookups with ids that cannot exist find nothing without asking Redis', async () => {
     const backend = backendFor();
     expect(await new RedisSessionStore(backend).getSession(undefined as unknown as string)).toBeNull();
     expect(await new RedisRefreshTokenStore(backend, { expirySeconds: 60 }).rotateToken(7 as unknown as string, 'c')).toBeNull();
-    expect(await new RedisClientStore(backend, { allowedRedirectUris: [] }).getClient('')).toBeNull();
+    expect(await new RedisClientStore(backend, { allowedRedirectUris: [] }).getClient(null as unknown as string)).toBeNull();
+  });
+});
+
+describe('prefixes: cleanup() touches only its own keys', () => {
+  async function dump(prefix: string): Promise<Record<string, unknown>> {
+    const entries: Record<string, unknown> = {};
+    for (const key of (await keysOf(prefix)).sort()) {
+      const type = await send(['TYPE', key]);
+      entries[key] = type === 'set' ? ((await send(['SMEMBERS', key])) as string[]).sort() : type === 'hash' ? await send(['HGETALL', key]) : await send(['GET', key]);
+    }
+    return entries;
+  }
+
+  test('an empty keyPrefix is refused at construction with ERR_REDIS_KEY_PREFIX', () => {
+    expect(() => new RedisBackend({ sendCommand: send, encryptionService: service, keyPrefix: '' })).toThrow(
+      expect.objectContaining({ name: 'RedisKeyPrefixError', code: 'ERR_REDIS_KEY_PREFIX' }),
+    );
+  });
+
+  test('with nested prefixes (app: and app:ti:) the outer cleanup neither fails (WRONGTYPE) nor touches the inner keys', async () => {
+    const outerPrefix = `nest-${(prefixes += 1)}:`;
+    const innerPrefix = `${outerPrefix}ti:`;
+    const outer = new RedisRefreshTokenStore(backendFor({ keyPrefix: outerPrefix }), { expirySeconds: 3600 });
+    const innerBackend = backendFor({ keyPrefix: innerPrefix });
+    const inner = new RedisRefreshTokenStore(innerBackend, { expirySeconds: 3600 });
+    await new RedisSessionStore(innerBackend).createSession('user');
+    await outer.rotateToken(await outer.generateToken({ clientId: 'c', userId: 'u', scope: '' }), 'c');
+    const innerToken = await inner.generateToken({ clientId: 'c', userId: 'u', scope: '' });
+    await inner.rotateToken(innerToken, 'c');
+    // The outer prefix's own indexes (`nest-N:ti:<digest>`) start with the inner prefix too; the inner keys are `nest-N:ti:<kind>:…`.
+    const innerKeys = async (): Promise<Record<string, unknown>> => Object.fromEntries(Object.entries(await dump(innerPrefix)).filter(([key]) => key.slice(innerPrefix.length).includes(':')));
+    const innerBefore = await innerKeys();
+    expect(Object.keys(innerBefore).length).toBe(4);
+    expect(await outer.cleanup()).toBe(1);
+    expect(await innerKeys()).toEqual(innerBefore);
+    expect(await inner.cleanup()).toBe(1);
+  });
+
+  test("keys under the index pattern that are not this prefix's indexes (another app's set, a string, foreign members) are never touched", async () => {
+    const backend = backendFor();
+    const prefix = backend.keyPrefix;
+    const tokens = new RedisRefreshTokenStore(backend, { expirySeconds: 3600 });
+    await tokens.rotateToken(await tokens.generateToken({ clientId: 'c', userId: 'u', scope: '' }), 'c');
+    const digestShaped = `${prefix}ti:${'A'.repeat(43)}`;
+    const otherDigestShaped = `${prefix}ti:${'B'.repeat(43)}`;
+    await send(['SADD', `${prefix}ti:online-users`, 'alice', 'bob']);
+    await send(['SET', digestShaped, 'a string, not an index']);
+    await send(['SADD', otherDigestShaped, 'alice', `other-app:t:${'C'.repeat(43)}`]);
+    const foreign = [`${prefix}ti:online-users`, digestShaped, otherDigestShaped];
+    const before = await Promise.all(foreign.map((key) => send(['DUMP', key])));
+    expect(await tokens.cleanup()).toBe(1);
+    const after = await Promise.all(foreign.map((key) => send(['DUMP', key])));
+    expect(after).toEqual(before);
+    expect(((await send(['SMEMBERS', `${prefix}ti:online-users`])) as string[]).sort()).toEqual(['alice', 'bob']);
   });
 });

@@ -3,7 +3,7 @@
  * with every file operation serialised per file and writes that survive
  * crashes (see the issue "EncryptionService: a drop-in with per-file locks").
  */
-import { randomBytes, scryptSync } from 'node:crypto';
+import { hkdfSync, randomBytes, scryptSync } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { writeFileAtomic } from '../files/atomic-write.js';
@@ -18,6 +18,10 @@ import { DerivedKeyCache } from './derived-key-cache.js';
 import { predictKeySource, resolveKey, type KeySource } from './key-source.js';
 import { createServiceLogger, guardLogger, toQueueLogger, type Logger } from './service-logger.js';
 import { DirectorySweeper, type SweepOutcome } from '../files/temp-sweep.js';
+
+/** Fixed HKDF salt of naming keys: every host must derive the same key from the same secret. */
+const NAMING_KEY_SALT = 'session-store-mutex/naming-key/v1';
+const NAMING_KEY_BYTES = 32;
 
 /** The secret in use and the instance salt whose derived key encrypts every write. */
 interface ActiveKey {
@@ -180,6 +184,8 @@ export class EncryptionService {
       },
       runLocked: (filePath, task) => this.#locks.run(filePath, task),
       sweepOnce: (directory) => this.#sweeper.sweepOnce(directory),
+      // HKDF, not scrypt under a random salt: the file key's derivation is untouched, and the label keeps each use apart.
+      namingKey: (label) => Buffer.from(hkdfSync('sha256', Buffer.from(active.secret, 'utf8'), NAMING_KEY_SALT, `session-store-mutex/naming/${label}`, NAMING_KEY_BYTES)),
     };
     return this.#internals;
   }

@@ -30,6 +30,12 @@ export interface ServiceInternals {
   runLocked<T>(filePath: string, task: (canonical: string) => T | Promise<T>): Promise<T>;
   /** Removes crashed writers' temp files in `directory`, once per directory per service. */
   sweepOnce(directory: string): Promise<void>;
+  /**
+   * A 32-byte key for naming things (e.g. HMAC of Redis key names), derived
+   * from the secret by HKDF-SHA-256 with a fixed salt and `label` as info:
+   * the same on every host holding the secret, nothing to store or lose.
+   */
+  namingKey(label: string): Buffer;
 }
 
 /** Anything carrying the internal accessor: an EncryptionService. */

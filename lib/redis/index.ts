@@ -17,7 +17,11 @@ export {
   RedisTimeoutError,
   RedisReplyError,
   RedisRecordError,
-  RedisStoreInputError,
+  RedisKeyPrefixError,
+  AlreadyMigratedError,
   MigrationSourceError,
 } from './redis-errors.js';
+// The argument errors are the file stores' own classes: one `instanceof` and one `code` for both backends.
+export { InvalidArgumentError } from '../stores/store-errors.js';
+export { OptionRangeError } from '../support/options.js';
 export type { SessionStore, RefreshTokenStore, ClientStore, TokenGrant } from '../stores/contract.js';

@@ -1,15 +1,20 @@
 /**
- * Copies the three encrypted store files into Redis. Idempotent: a record
- * already in Redis is left as it is (SET NX, and the token script's
- * only-if-absent mode), so running it twice, or while servers already write
- * to Redis, copies nothing twice and overwrites nothing. Files are only read.
+ * Copies the three encrypted store files into Redis, once. A record already
+ * in Redis is left as it is (SET NX, and the token script's only-if-absent
+ * mode), so servers already writing to Redis lose nothing. A successful run
+ * leaves `<prefix>meta:migrated` (the time, not secret), and a later run
+ * refuses with AlreadyMigratedError: copy-if-absent cannot tell a record revoked in
+ * Redis since from one never copied, so a re-run would bring back every
+ * token revoked and session deleted since. `force: true` runs anyway and
+ * does exactly that. Files are only read.
  */
+import { redisTime } from './input-checks.js';
 import type { EncryptionService } from '../encryption/encryption-service.js';
 import { UnsupportedStoreVersionError } from '../stores/store-errors.js';
 import { defaultStorePath, isObject, STORE_VERSION, type RecordField } from '../stores/store-file.js';
 import { CLIENT, sealRecord, SESSION, TOKEN, type RecordKind } from './record-codec.js';
 import type { RedisBackend } from './redis-backend.js';
-import { MigrationSourceError } from './redis-errors.js';
+import { AlreadyMigratedError, MigrationSourceError } from './redis-errors.js';
 import { ISSUE } from './scripts.js';
 
 /** Where the files are; each defaults to its `~/.sage/` path. A missing file counts as empty. */
@@ -17,6 +22,12 @@ export interface MigrationOptions {
   sessionsPath?: string;
   refreshTokensPath?: string;
   clientsPath?: string;
+  /**
+   * Run even though an earlier run already completed into this prefix. It
+   * copies nothing already present, but brings back every token revoked and
+   * every session or client deleted in Redis since (if still in the files).
+   */
+  force?: boolean;
 }
 
 /** What happened to one file's records. */
@@ -48,10 +59,16 @@ type Copy<T> = (record: T) => Promise<boolean>;
  * the files into `backend`'s Redis, reading the files with the backend's
  * EncryptionService (the key that wrote them). Resolves with the counts; a
  * file that is not a store file rejects with MigrationSourceError
- * (`ERR_MIGRATION_SOURCE`), a newer version with UnsupportedStoreVersionError.
+ * (`ERR_MIGRATION_SOURCE`), a newer version with UnsupportedStoreVersionError,
+ * a second run without `force` with AlreadyMigratedError (`ERR_ALREADY_MIGRATED`).
  */
 export async function migrateFilesToRedis(backend: RedisBackend, options: MigrationOptions = {}): Promise<MigrationReport> {
   const encryption = backend.encryption;
+  const marker = migrationMarkerKey(backend);
+  if (options.force !== true) {
+    const previous = await backend.call(['GET', marker]);
+    if (previous !== null) throw new AlreadyMigratedError(markerTime(previous));
+  }
   // All three files are read and checked before anything is written: a bad file copies nothing.
   const [sessionRecords, tokenRecords, clientRecords] = await Promise.all([
     readRecords(encryption, options.sessionsPath ?? defaultStorePath('oauth_sessions.enc'), 'sessions'),
@@ -62,20 +79,36 @@ export async function migrateFilesToRedis(backend: RedisBackend, options: Migrat
   const now = Date.now();
   const sessions = await copyRecords(sessionRecords, SESSION, (session) => session.expiresAt <= now, async (session) => {
     const sealed = await sealRecord(encryption, session);
-    return (await backend.call(['SET', names.session(session.sessionId), sealed, 'PXAT', String(session.expiresAt), 'NX'])) === 'OK';
+    return (await backend.call(['SET', names.session(session.sessionId), sealed, 'PXAT', redisTime(session.expiresAt), 'NX'])) === 'OK';
   });
   const refreshTokens = await copyRecords(tokenRecords, TOKEN, (token) => token.expires_at <= now, async (token) => {
     // The rotated flag lives beside the sealed record (the scripts read it), so the record is sealed unrotated.
     const sealed = await sealRecord(encryption, { ...token, rotated: false });
     const keys = [names.token(token.token), names.clientTokenIndex(token.client_id)];
-    const args = [sealed, names.clientDigest(token.client_id), String(token.expires_at), '1', token.rotated ? '1' : '0'];
+    const args = [sealed, names.clientDigest(token.client_id), redisTime(token.expires_at), '1', token.rotated ? '1' : '0'];
     return (await ISSUE.run(backend.runner, keys, args)) === 1;
   });
   const clients = await copyRecords(clientRecords, CLIENT, () => false, async (client) => {
     const sealed = await sealRecord(encryption, client);
     return (await backend.call(['SET', names.client(client.client_id), sealed, 'NX'])) === 'OK';
   });
+  // Only after every copy was acknowledged: a run that failed half-way may be run again without force.
+  await backend.call(['SET', marker, JSON.stringify({ migratedAt: Date.now() })]);
   return { sessions, refreshTokens, clients };
+}
+
+/** The key that records a completed migration into `backend`'s prefix. */
+export function migrationMarkerKey(backend: RedisBackend): string {
+  return `${backend.keyPrefix}meta:migrated`;
+}
+
+function markerTime(stored: unknown): number | undefined {
+  try {
+    const { migratedAt } = JSON.parse(String(stored)) as { migratedAt?: unknown };
+    return typeof migratedAt === 'number' && Number.isFinite(migratedAt) ? migratedAt : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function copyRecords<T>(records: unknown[], kind: RecordKind<T>, isExpired: (record: T) => boolean, copy: Copy<T>): Promise<MigrationCounts> {

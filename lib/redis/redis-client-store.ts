@@ -6,7 +6,8 @@ import { clientFromRequest } from '../stores/client-registration.js';
 import { isLookupId } from './input-checks.js';
 import { CLIENT, openRecord, sealRecord } from './record-codec.js';
 import type { RedisBackend } from './redis-backend.js';
-import { RedisRecordError, RedisStoreInputError } from './redis-errors.js';
+import { RedisRecordError } from './redis-errors.js';
+import { InvalidArgumentError } from '../stores/store-errors.js';
 
 /** Configuration of a {@link RedisClientStore}: the file store's redirect URI policy. */
 export type RedisClientStoreConfig = Pick<ClientStoreConfig, 'allowedRedirectUris' | 'trustedRedirectUris' | 'strictRedirectUris'>;
@@ -20,10 +21,12 @@ export class RedisClientStore implements ClientStore {
   readonly #backend: RedisBackend;
   readonly #policy: RedirectUriPolicy;
 
+  /** Throws InvalidArgumentError (`ERR_INVALID_ARGUMENT`) for what PersistentClientStore refuses: a config that is not an object, URI lists that are not arrays of strings. */
   constructor(backend: RedisBackend, config: RedisClientStoreConfig) {
-    const { allowedRedirectUris, trustedRedirectUris = [] } = isObject(config) ? config : ({} as Partial<RedisClientStoreConfig>);
-    if (!isStringArray(allowedRedirectUris)) throw new RedisStoreInputError('allowedRedirectUris', 'an array of strings');
-    if (!isStringArray(trustedRedirectUris)) throw new RedisStoreInputError('trustedRedirectUris', 'an array of strings');
+    if (!isObject(config)) throw new InvalidArgumentError('config', 'an object', config);
+    const { allowedRedirectUris, trustedRedirectUris = [] } = config;
+    if (!isStringArray(allowedRedirectUris)) throw new InvalidArgumentError('config.allowedRedirectUris', 'an array of strings', allowedRedirectUris);
+    if (!isStringArray(trustedRedirectUris)) throw new InvalidArgumentError('config.trustedRedirectUris', 'an array of strings', trustedRedirectUris);
     this.#backend = backend;
     this.#policy = { allowedRedirectUris: [...allowedRedirectUris], trustedRedirectUris: [...trustedRedirectUris], strict: config.strictRedirectUris === true };
   }

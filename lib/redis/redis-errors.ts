@@ -65,7 +65,7 @@ export class RedisReplyError extends Error {
 export class RedisRecordError extends Error {
   override readonly name = 'RedisRecordError';
   readonly code = 'ERR_REDIS_RECORD' as const;
-  /** Which kind of record: `session`, `token`, `client` or `hash-key`. */
+  /** Which kind of record: `session`, `token` or `client`. */
   readonly kind: string;
 
   constructor(kind: string, problem: string) {
@@ -75,18 +75,34 @@ export class RedisRecordError extends Error {
 }
 
 /**
- * An argument failed the check at the door (a non-string id, an empty user id,
- * a bad option). The message names the field, never its value.
+ * The key prefix is empty. Refused at construction: `cleanup()` scans
+ * `<prefix>ti:*`, which with no prefix matches other applications' keys.
+ * (Bad argument types are InvalidArgumentError, as in the file stores.)
  */
-export class RedisStoreInputError extends TypeError {
-  override readonly name = 'RedisStoreInputError';
-  readonly code = 'ERR_STORE_INPUT' as const;
-  /** The argument or option that was refused. */
-  readonly field: string;
+export class RedisKeyPrefixError extends TypeError {
+  override readonly name = 'RedisKeyPrefixError';
+  readonly code = 'ERR_REDIS_KEY_PREFIX' as const;
 
-  constructor(field: string, expected: string) {
-    super(`${field} must be ${expected}`);
-    this.field = field;
+  constructor() {
+    super('keyPrefix must be a non-empty string (e.g. "myapp:"), and prefixes sharing one Redis must not nest');
+  }
+}
+
+/**
+ * `migrateFilesToRedis` already ran into this prefix (`<prefix>meta:migrated`
+ * is set). A second run would bring back every token revoked and session
+ * deleted in Redis since, so it is refused unless `force: true`.
+ */
+export class AlreadyMigratedError extends Error {
+  override readonly name = 'AlreadyMigratedError';
+  readonly code = 'ERR_ALREADY_MIGRATED' as const;
+  /** When the earlier run finished (epoch ms), or undefined if the marker is unreadable. */
+  readonly migratedAt: number | undefined;
+
+  constructor(migratedAt: number | undefined) {
+    const when = migratedAt === undefined ? '' : ` at ${new Date(migratedAt).toISOString()}`;
+    super(`files were already migrated into this prefix${when}; a forced re-run brings back what was revoked or deleted in Redis since`);
+    this.migratedAt = migratedAt;
   }
 }
 

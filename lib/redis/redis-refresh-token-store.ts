@@ -1,12 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import type { RefreshTokenStore, TokenGrant } from '../stores/contract.js';
 import type { RefreshToken, TokenValidation } from '../stores/refresh-token-store.js';
-import { isObject } from '../stores/store-file.js';
-import { isLookupId, requirePositive, requireString, requireText } from './input-checks.js';
+import { requireBoundedString } from '../stores/record-rules.js';
+import { InvalidArgumentError } from '../stores/store-errors.js';
+import { describeRange, MAX_DATE_MS, numberOption, OptionRangeError } from '../support/options.js';
+import { isLookupId, redisTime } from './input-checks.js';
 import { openRecord, sealRecord, TOKEN } from './record-codec.js';
 import type { RedisBackend } from './redis-backend.js';
 import { RedisRecordError } from './redis-errors.js';
 import { ISSUE, PRUNE_INDEX, REVOKE, REVOKE_ALL, ROTATE } from './scripts.js';
+
+/** The file store's range, in seconds; a fraction is accepted (expiry times are rounded up to whole ms where they go to Redis). */
+const EXPIRY_SECONDS = Object.freeze({ min: 0, max: MAX_DATE_MS / 1000, unit: 's' });
 
 /** Configuration of a {@link RedisRefreshTokenStore}. */
 export interface RedisRefreshTokenStoreConfig {
@@ -31,22 +36,35 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
   readonly #backend: RedisBackend;
   readonly #expiryMs: number;
 
+  /**
+   * Throws as PersistentRefreshTokenStore does: InvalidArgumentError
+   * (`ERR_INVALID_ARGUMENT`) for a config that is not an object,
+   * OptionRangeError (`ERR_OPTION_RANGE`) for a missing or out-of-range `expirySeconds`.
+   */
   constructor(backend: RedisBackend, config: RedisRefreshTokenStoreConfig) {
-    requirePositive('expirySeconds', isObject(config) ? config.expirySeconds : undefined);
+    if (typeof config !== 'object' || config === null) throw new InvalidArgumentError('config', 'an object', config);
+    if (config.expirySeconds === undefined || config.expirySeconds === null) {
+      throw new OptionRangeError('expirySeconds', describeRange(EXPIRY_SECONDS), config.expirySeconds);
+    }
     this.#backend = backend;
-    this.#expiryMs = config.expirySeconds * 1000;
+    this.#expiryMs = numberOption('expirySeconds', config.expirySeconds, 0, EXPIRY_SECONDS) * 1000;
   }
 
-  /** Issues a token (32 random bytes, hex); resolves once Redis stored it. */
+  /**
+   * Issues a token (32 random bytes, base64url); resolves once Redis stored it.
+   * Rejects with InvalidArgumentError (`ERR_INVALID_ARGUMENT`, naming the field)
+   * when `clientId`, `userId` or `scope` is not a string of at most 65,536
+   * characters (empty is fine), as the file store.
+   */
   async generateToken(options: TokenGrant): Promise<string> {
-    const { clientId, userId, scope } = isObject(options) ? options : ({} as Partial<TokenGrant>);
-    requireText('clientId', clientId);
-    requireText('userId', userId);
-    requireString('scope', scope);
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'an object', options);
+    const clientId = requireBoundedString(options.clientId, 'options.clientId');
+    const userId = requireBoundedString(options.userId, 'options.userId');
+    const scope = requireBoundedString(options.scope, 'options.scope');
     const record = this.#newRecord(clientId, userId, scope);
     const names = await this.#backend.names();
     const sealed = await sealRecord(this.#backend.encryption, record);
-    const args = [sealed, names.clientDigest(clientId), String(record.expires_at), '0', '0'];
+    const args = [sealed, names.clientDigest(clientId), redisTime(record.expires_at), '0', '0'];
     await ISSUE.run(this.#backend.runner, [names.token(record.token), names.clientTokenIndex(clientId)], args);
     return record.token;
   }
@@ -70,7 +88,7 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
     const names = await this.#backend.names();
     const sealed = await sealRecord(this.#backend.encryption, next);
     const keys = [names.token(token), names.token(next.token), names.clientTokenIndex(clientId)];
-    const reply = await ROTATE.run(this.#backend.runner, keys, [names.clientDigest(clientId), sealed, String(next.expires_at)]);
+    const reply = await ROTATE.run(this.#backend.runner, keys, [names.clientDigest(clientId), sealed, redisTime(next.expires_at)]);
     return reply === 1 ? next.token : null;
   }
 
@@ -102,7 +120,10 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
     do {
       const reply = await this.#backend.call(['SCAN', cursor, 'MATCH', pattern, 'COUNT', SCAN_COUNT]);
       const [next, keys] = parseScan(reply);
-      for (const key of keys) removed += Number(await PRUNE_INDEX.run(this.#backend.runner, [key], []));
+      // SCAN MATCH is a glob: keys of another application or of a nested prefix can match it; those are skipped, never touched.
+      for (const key of keys.filter((candidate) => names.isTokenIndex(candidate))) {
+        removed += Number(await PRUNE_INDEX.run(this.#backend.runner, [key], [names.tokenKeyPrefix]));
+      }
       cursor = next;
     } while (cursor !== '0');
     return removed;

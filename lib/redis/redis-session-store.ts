@@ -1,10 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { SessionStore } from '../stores/contract.js';
 import type { UserSession } from '../stores/session-store.js';
-import { isLookupId, requirePositive, requireText } from './input-checks.js';
+import { requireBoundedString } from '../stores/record-rules.js';
+import { InvalidArgumentError } from '../stores/store-errors.js';
+import { MAX_DATE_MS, numberOption } from '../support/options.js';
+import { isLookupId, redisTime } from './input-checks.js';
 import { openRecord, sealRecord, SESSION } from './record-codec.js';
 import type { RedisBackend } from './redis-backend.js';
 import { RedisRecordError } from './redis-errors.js';
+
+/** The file store's range: a fraction of a ms is accepted (and rounded up where it goes to Redis). */
+const SESSION_EXPIRY_MS = Object.freeze({ min: 0, max: MAX_DATE_MS, unit: 'ms' });
 
 /** Options of a {@link RedisSessionStore}. */
 export interface RedisSessionStoreOptions {
@@ -22,21 +28,29 @@ export class RedisSessionStore implements SessionStore {
   readonly #backend: RedisBackend;
   readonly #expiryMs: number;
 
+  /**
+   * Throws as PersistentSessionStore does: InvalidArgumentError
+   * (`ERR_INVALID_ARGUMENT`) for options that are not an object,
+   * OptionRangeError (`ERR_OPTION_RANGE`) for a `sessionExpiryMs` outside its range.
+   */
   constructor(backend: RedisBackend, options: RedisSessionStoreOptions = {}) {
-    const { sessionExpiryMs = 24 * 60 * 60 * 1000 } = options;
-    requirePositive('sessionExpiryMs', sessionExpiryMs);
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'an object', options);
     this.#backend = backend;
-    this.#expiryMs = sessionExpiryMs;
+    this.#expiryMs = numberOption('sessionExpiryMs', options.sessionExpiryMs, 24 * 60 * 60 * 1000, SESSION_EXPIRY_MS);
   }
 
-  /** Creates a session with a random 64-hex-digit id; resolves once Redis stored it. */
+  /**
+   * Creates a session with a random 64-hex-digit id; resolves once Redis stored it.
+   * Rejects with InvalidArgumentError (`ERR_INVALID_ARGUMENT`) when `userId` is
+   * not a string of at most 65,536 characters (an empty one is fine), as the file store.
+   */
   async createSession(userId: string): Promise<UserSession> {
-    requireText('userId', userId);
+    requireBoundedString(userId, 'userId');
     const createdAt = Date.now();
     const session: UserSession = { sessionId: randomBytes(32).toString('hex'), userId, createdAt, expiresAt: createdAt + this.#expiryMs };
     const names = await this.#backend.names();
     const sealed = await sealRecord(this.#backend.encryption, session);
-    const reply = await this.#backend.call(['SET', names.session(session.sessionId), sealed, 'PXAT', String(session.expiresAt)]);
+    const reply = await this.#backend.call(['SET', names.session(session.sessionId), sealed, 'PXAT', redisTime(session.expiresAt)]);
     if (reply !== 'OK') throw new RedisRecordError('session', 'SET was not acknowledged');
     return { ...session };
   }

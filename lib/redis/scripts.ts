@@ -60,17 +60,24 @@ redis.call('DEL', KEYS[1])
 return removed
 `);
 
-/** KEYS: index. Deletes the client's rotated tokens and forgets expired ones; returns how many rotated tokens went. */
+/**
+ * KEYS: index. ARGV: token key prefix. Deletes the client's rotated tokens and
+ * forgets expired ones; returns how many rotated tokens went. A key that is
+ * not a set, or a member outside this prefix's token keys, is someone else's
+ * (another application, a nested prefix): never touched.
+ */
 export const PRUNE_INDEX = new LuaScript(`
+if redis.call('TYPE', KEYS[1]).ok ~= 'set' then return 0 end
 local removed = 0
 for _, key in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local rotated = redis.call('HGET', key, 'r')
-  if rotated == '1' then
-    redis.call('DEL', key)
-    redis.call('SREM', KEYS[1], key)
-    removed = removed + 1
-  elseif redis.call('EXISTS', key) == 0 then
-    redis.call('SREM', KEYS[1], key)
+  if string.sub(key, 1, #ARGV[1]) == ARGV[1] then
+    if redis.call('HGET', key, 'r') == '1' then
+      redis.call('DEL', key)
+      redis.call('SREM', KEYS[1], key)
+      removed = removed + 1
+    elseif redis.call('EXISTS', key) == 0 then
+      redis.call('SREM', KEYS[1], key)
+    end
   end
 end
 return removed

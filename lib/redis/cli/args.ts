@@ -11,11 +11,14 @@ import { CliUsageError } from './cli-errors.js';
 export const MIGRATE_COMMAND = 'migrate-to-redis';
 
 /** What `--help` prints. */
-export const USAGE = `usage: session-store-mutex ${MIGRATE_COMMAND} --redis-url <redis://…> [--dir <dir>] [--key-prefix <prefix>] [--key-file <path>] [--json]
+export const USAGE = `usage: session-store-mutex ${MIGRATE_COMMAND} --redis-url <redis://…> [--dir <dir>] [--key-prefix <prefix>] [--key-file <path>] [--json] [--force]
 
 Copies oauth_sessions.enc, oauth_refresh_tokens.enc and oauth_clients.enc from
---dir (default ~/.sage) into Redis; records already in Redis are left as they
-are, so a second run copies nothing twice. The key is SAGE_ENCRYPTION_KEY, else
+--dir (default ~/.sage, which must hold at least one of them) into Redis;
+records already in Redis are left as they are. A completed run is recorded in
+Redis (<prefix>meta:migrated) and a second run refuses (ERR_ALREADY_MIGRATED):
+--force runs it anyway and BRINGS BACK every token revoked and every session
+or client deleted in Redis since, if the files still hold them. The key is SAGE_ENCRYPTION_KEY, else
 --key-file (default ~/.sage/oauth_encryption_key); none is ever generated.
 Exit codes: 0 done, 1 migration failed (the error's code is printed), 2 bad
 flags or no Redis client (install redis or ioredis next to session-store-mutex).`;
@@ -30,6 +33,8 @@ export interface MigrateArgs {
   /** Default `~/.sage/oauth_encryption_key`, as EncryptionService's (not moved by --dir). */
   readonly keyFile: string;
   readonly isJson: boolean;
+  /** `--force`: run although an earlier run completed (brings back what was revoked or deleted in Redis since). */
+  readonly isForced: boolean;
 }
 
 /** Either a command to run or a request for the usage text. */
@@ -46,12 +51,17 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   }
   const values = new Map<string, string>();
   let isJson = false;
+  let isForced = false;
   for (let index = 0; index < rest.length; index += 1) {
     const token = rest[index]!;
     const equals = token.indexOf('=');
     const flag = token.startsWith('--') && equals > 0 ? token.slice(0, equals) : token;
     if (flag === '--json' && flag === token) {
       isJson = true;
+      continue;
+    }
+    if (flag === '--force' && flag === token) {
+      isForced = true;
       continue;
     }
     if (!VALUE_FLAGS.has(flag)) throw new CliUsageError(flag.startsWith('-') ? `unknown flag ${flagName(flag)}` : 'unexpected argument');
@@ -71,6 +81,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     keyPrefix: values.get('--key-prefix') ?? 'ssm:',
     keyFile: path.resolve(values.get('--key-file') ?? path.join(sage, 'oauth_encryption_key')),
     isJson,
+    isForced,
   };
 }
 

@@ -20,6 +20,19 @@ export class RedisClientMissingError extends Error {
   }
 }
 
+/** `--dir` does not exist, or holds none of the three store files: nothing to migrate is a mistake, not a success. Exit code 1. */
+export class NoStoreFilesError extends Error {
+  override readonly name = 'NoStoreFilesError';
+  readonly code = 'ERR_NO_STORE_FILES' as const;
+  /** The directory that was looked in. */
+  readonly dir: string;
+
+  constructor(dir: string, problem: string) {
+    super(`${JSON.stringify(dir)} ${problem}`);
+    this.dir = dir;
+  }
+}
+
 /**
  * No encryption key to read the files with: `SAGE_ENCRYPTION_KEY` is unset
  * and the key file does not exist. The migration never generates a key (a
