@@ -140,23 +140,58 @@ describe('the Markdown report', () => {
 
 const chartOf = (input: unknown): string => inChild<string>(`import { renderChart } from '${moduleUrl('chart.mjs')}';`, `return renderChart(input);`, input);
 
-/** The x where each row's bar ends, keyed by the row's number, in one panel. */
-function barEnds(svg: string, direction: 'higher' | 'lower'): Map<number, number> {
-  const panel = svg.split('<g class="panel"').find((part) => part.startsWith(` data-direction="${direction}"`)) ?? '';
-  const ends = new Map<number, number>();
+/** One panel's part of the SVG. */
+const panelOf = (svg: string, direction: 'higher' | 'lower'): string =>
+  svg.split('<g class="panel"').find((part) => part.startsWith(` data-direction="${direction}"`)) ?? '';
+
+/** Each row's bar in one panel, keyed by the row's number: its left and right edges and the panel's 1× line. */
+function barsOf(svg: string, direction: 'higher' | 'lower'): Map<number, { left: number; right: number; one: number }> {
+  const panel = panelOf(svg, direction);
+  const one = Number(/class="one" x1="([\d.]+)"/.exec(panel)?.[1]);
+  const bars = new Map<number, { left: number; right: number; one: number }>();
   for (const row of panel.split('<g class="row"').slice(1)) {
     const label = Number(/text-anchor="end" font-size="11">(\d+)\. /.exec(row)?.[1]);
     const bar = /class="bar" x="([\d.]+)" y="[\d.]+" width="([\d.]+)"/.exec(row);
-    ends.set(label, Number(bar?.[1]) + Number(bar?.[2]));
+    bars.set(label, { left: Number(bar?.[1]), right: Number(bar?.[1]) + Number(bar?.[2]), one });
   }
+  return bars;
+}
+
+/** The x a bar reaches: its edge away from the 1× line. */
+function barEnds(svg: string, direction: 'higher' | 'lower'): Map<number, number> {
+  const ends = new Map<number, number>();
+  for (const [number, bar] of barsOf(svg, direction)) ends.set(number, Math.abs(bar.left - bar.one) < 0.2 ? bar.right : bar.left);
   return ends;
+}
+
+/** Checks on both sides of 1× in both panels, with the two directions interleaved across sections. */
+function mixedReport(): unknown {
+  return {
+    machine,
+    sections: [
+      {
+        section: 'A',
+        checks: [
+          { name: 'overhead 1.5', ratio: 1.5, target: '<= 4', met: true },
+          { name: 'speed 0.99', ratio: 0.99, target: '>= 1', met: false },
+        ],
+      },
+      {
+        section: 'B',
+        checks: [
+          { name: 'speed 32', ratio: 32, target: '>= 30', met: true },
+          { name: 'overhead 0.8', ratio: 0.8, target: '<= 1', met: true },
+        ],
+      },
+    ],
+  };
 }
 
 describe('the chart', () => {
   test('one panel per direction, each with an axis, ticks, the 1× line and a mark at every target', () => {
     const svg = chartOf(report(quiet));
     for (const direction of ['higher', 'lower'] as const) {
-      const panel = svg.split('<g class="panel"').find((part) => part.startsWith(` data-direction="${direction}"`)) ?? '';
+      const panel = panelOf(svg, direction);
       expect(panel.match(/class="axis"/g)).toHaveLength(1);
       expect(panel.match(/class="one"/g)).toHaveLength(1);
       expect((panel.match(/class="tick"/g) ?? []).length).toBeGreaterThanOrEqual(3);
@@ -174,6 +209,45 @@ describe('the chart', () => {
     // 1.5× overhead is better than 3.6× growth, so it reaches further right.
     expect(lower.get(4)).toBeGreaterThan(lower.get(5)!);
     expect([...lower.keys()]).toEqual([4, 5]);
+  });
+
+  test('each bar starts at the 1× line: rightwards for a gain, leftwards for a loss, in both panels', () => {
+    const svg = chartOf(mixedReport());
+    const higher = barsOf(svg, 'higher');
+    const lower = barsOf(svg, 'lower');
+    // Upper panel: 1 = speed 0.99 (a loss), 2 = speed 32 (a gain). Lower (reversed): 3 = overhead 1.5 (a loss), 4 = overhead 0.8 (a gain).
+    for (const loss of [higher.get(1)!, lower.get(3)!]) {
+      expect(loss.right).toBeCloseTo(loss.one, 0);
+      expect(loss.left).toBeLessThan(loss.one);
+    }
+    for (const gain of [higher.get(2)!, lower.get(4)!]) {
+      expect(gain.left).toBeCloseTo(gain.one, 0);
+      expect(gain.right).toBeGreaterThan(gain.one + 10);
+    }
+    // The lower panel's loss (1.5×) is a visible bar, not a sliver at the axis minimum.
+    expect(lower.get(3)!.one - lower.get(3)!.left).toBeGreaterThan(20);
+  });
+
+  test('the 1× line is drawn after every bar and target mark, in a colour no mark uses, so a target at 1× cannot hide it', () => {
+    const svg = chartOf(mixedReport());
+    for (const direction of ['higher', 'lower'] as const) {
+      const panel = panelOf(svg, direction);
+      expect(panel.indexOf('class="one"')).toBeGreaterThan(panel.lastIndexOf('class="target"'));
+      expect(panel.indexOf('class="one"')).toBeGreaterThan(panel.lastIndexOf('class="bar"'));
+      const oneStroke = /class="one"[^>]* stroke="([^"]+)"/.exec(panel)?.[1];
+      const markStrokes = [...panel.matchAll(/class="target"[^>]* stroke="([^"]+)"/g)].map((match) => match[1]);
+      expect(markStrokes.length).toBe(2);
+      expect(markStrokes).not.toContain(oneStroke);
+    }
+  });
+
+  test('rows are numbered in display order, so the labels and the key both read 1, 2, 3, … top to bottom', () => {
+    const svg = chartOf(mixedReport());
+    const labels = [...svg.matchAll(/text-anchor="end" font-size="11">(\d+)\. ([^<]+)</g)].map((match) => `${match[1]}. ${match[2]}`);
+    expect(labels).toEqual(['1. speed 0.99', '2. speed 32', '3. overhead 1.5', '4. overhead 0.8']);
+    const names = svg.slice(svg.indexOf('<g class="names">'));
+    const key = [...names.matchAll(/>(\d+\. [^<]+)</g)].map((match) => match[1]);
+    expect(key).toEqual(['1. speed 0.99 (A)', '2. speed 32 (B)', '3. overhead 1.5 (A)', '4. overhead 0.8 (B)']);
   });
 
   test('labels are short; each full name is in a <title> tooltip and in the numbered key', () => {

@@ -1,6 +1,7 @@
 // The benchmark chart: one SVG, one panel per direction ("higher is better",
-// "lower is better" with its axis reversed), so in both panels a bar reaching
-// further right is better. Each panel has a log axis with ticks, a dashed 1x
+// "lower is better" with its axis reversed), so in both panels right is better.
+// Each bar grows from the 1x line to its ratio: rightwards for a gain,
+// leftwards for a loss. Each panel has a log axis with ticks, a dashed 1x
 // line and a mark at each check's target; bars are coloured by the verdict of
 // bench/verdict.mjs (met, missed, unsure on a noisy run). Labels are short;
 // the full name of each check is in the numbered key under the chart and in
@@ -12,6 +13,7 @@ const LABEL_CHARS = 28;
 const PLOT_LEFT = 222;
 const PLOT_RIGHT = 600;
 const ROW = 24;
+const ONE_COLOUR = '#1565c0';
 const COLOURS = { met: '#2e7d32', missed: '#c62828', unsure: '#9e9e9e' };
 const STATUS_TEXT = { met: 'met', missed: 'missed', unsure: 'unsure' };
 const KEY_TEXT = { met: 'target met', missed: 'target missed', unsure: 'unsure: within the noise' };
@@ -77,6 +79,7 @@ function panel(title, rows, higherIsBetter, top) {
       `<text x="${tx}" y="${plotBottom + 16}" text-anchor="middle" fill="#555" font-size="11">${Number(tick.toPrecision(3))}×</text>`,
     );
   }
+  const one = x(1);
   rows.forEach(({ check, verdict, number, section }, index) => {
     const y = plotTop + index * ROW;
     const end = x(check.ratio);
@@ -85,7 +88,9 @@ function panel(title, rows, higherIsBetter, top) {
       `<g class="row" data-status="${verdict.status}">`,
       `<title>${escapeXml(`${number}. ${check.name} (${section}): ${formatRatio(check.ratio)}, target ${targetText}, ${STATUS_TEXT[verdict.status]}`)}</title>`,
       `<text x="${PLOT_LEFT - 8}" y="${y + 16}" text-anchor="end" font-size="11">${escapeXml(`${number}. ${shortLabel(check)}`)}</text>`,
-      `<rect class="bar" x="${PLOT_LEFT}" y="${y + 5}" width="${Math.max(1, end - PLOT_LEFT).toFixed(1)}" height="14" fill="${COLOURS[verdict.status]}"/>`,
+      // From the 1x line to the value: rightwards when better than 1x, leftwards when worse,
+      // so a bar's direction alone says gain or loss (the target mark says met or missed).
+      `<rect class="bar" x="${Math.min(one, end).toFixed(1)}" y="${y + 5}" width="${Math.max(1, Math.abs(end - one)).toFixed(1)}" height="14" fill="${COLOURS[verdict.status]}"/>`,
     );
     if (verdict.high / verdict.low > 1.001) {
       parts.push(`<line class="band" x1="${x(verdict.low).toFixed(1)}" y1="${y + 12}" x2="${x(verdict.high).toFixed(1)}" y2="${y + 12}" stroke="#212121" stroke-width="1.5"/>`);
@@ -96,9 +101,9 @@ function panel(title, rows, higherIsBetter, top) {
     }
     parts.push(`<text x="${PLOT_RIGHT + 10}" y="${y + 16}">${escapeXml(`${formatRatio(check.ratio)} (${targetText}) ${STATUS_TEXT[verdict.status]}`)}</text>`, '</g>');
   });
-  const one = x(1).toFixed(1);
+  // After the rows and in its own colour: a target mark at 1x (black, wider) would otherwise hide it.
   parts.push(
-    `<line class="one" x1="${one}" y1="${plotTop - 4}" x2="${one}" y2="${plotBottom + 4}" stroke="#000" stroke-dasharray="4 3"/>`,
+    `<line class="one" x1="${one.toFixed(1)}" y1="${plotTop - 4}" x2="${one.toFixed(1)}" y2="${plotBottom + 4}" stroke="${ONE_COLOUR}" stroke-width="1.5" stroke-dasharray="4 3"/>`,
     `<line class="axis" x1="${PLOT_LEFT}" y1="${plotBottom + 4}" x2="${PLOT_RIGHT}" y2="${plotBottom + 4}" stroke="#000"/>`,
     `<text x="${PLOT_RIGHT}" y="${plotBottom + 30}" text-anchor="end" fill="#555" font-size="11">${higherIsBetter ? 'ratio, log scale →' : '← ratio, log scale (reversed)'}</text>`,
     '</g>',
@@ -111,11 +116,12 @@ function panel(title, rows, higherIsBetter, top) {
  * { machine, sections: [{ section, checks, noise? }] }.
  */
 export function renderChart({ machine, sections }) {
-  let number = 0;
-  const rows = sections.flatMap((section) =>
-    (section.checks ?? []).map((check) => ({ check, section: section.section, number: ++number, verdict: judge(check, section.noise?.factor ?? 1) })),
+  const judged = sections.flatMap((section) =>
+    (section.checks ?? []).map((check) => ({ check, section: section.section, verdict: judge(check, section.noise?.factor ?? 1) })),
   );
   const higherFirst = (row) => row.verdict.target?.higherIsBetter ?? row.check.ratio >= 1;
+  // Numbered in display order (upper panel, then lower), so the key under the chart reads top to bottom.
+  const rows = [...judged.filter(higherFirst), ...judged.filter((row) => !higherFirst(row))].map((row, index) => ({ ...row, number: index + 1 }));
   const noisy = sections.filter((section) => section.noise?.noisy);
   const isMeasured = sections.every((section) => section.noise !== undefined);
   const header = [
@@ -131,7 +137,7 @@ export function renderChart({ machine, sections }) {
       `<rect x="${10 + index * 120}" y="68" width="12" height="12" fill="${COLOURS[status]}"/><text x="${26 + index * 120}" y="78">${KEY_TEXT[status]}</text>`,
     ),
     `<line x1="420" y1="66" x2="420" y2="82" stroke="#000" stroke-width="2.5"/><text x="428" y="78">target</text>`,
-    `<line x1="490" y1="66" x2="490" y2="82" stroke="#000" stroke-dasharray="4 3"/><text x="498" y="78">1× (no difference)</text>`,
+    `<line x1="490" y1="66" x2="490" y2="82" stroke="${ONE_COLOUR}" stroke-width="1.5" stroke-dasharray="4 3"/><text x="498" y="78">1× (no difference)</text>`,
     `<line x1="630" y1="74" x2="650" y2="74" stroke="#212121" stroke-width="1.5"/><text x="656" y="78">noise band</text>`,
     '</g>',
   ];
