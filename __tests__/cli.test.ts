@@ -81,6 +81,11 @@ describe('argument handling', () => {
     [['--nope'], 'unknown flag --nope'],
     [['-x'], 'unknown flag -x'],
     [['extra'], 'unexpected argument "extra"'],
+    [['--ops', '5', '--ops', '6'], '--ops given more than once'],
+    [['--ops=5', '--ops', '5'], '--ops given more than once'],
+    [['--dir', '/a', '--dir=/b'], '--dir given more than once'],
+    [['--json', '--json'], '--json given more than once'],
+    [['-h', '--help'], '--help given more than once'],
   ])('%j is a usage error (ERR_USAGE): %s', (argv, message) => {
     const error = usageErrorOf(argv);
     expect(error.code).toBe('ERR_USAGE');
@@ -88,7 +93,7 @@ describe('argument handling', () => {
     expect(error.message).not.toContain('\n');
   });
 
-  test.each([[['--ops', '-5']], [['--ops']], [['--nope']], [['--dir', '']], [['--json=1']]])(
+  test.each([[['--ops', '-5']], [['--ops']], [['--nope']], [['--dir', '']], [['--json=1']], [['--ops', '5', '--ops', '6']]])(
     '%j prints exactly one line on stderr, nothing on stdout, and exits 2',
     async (argv) => {
       const { io, out, err } = captureIo();

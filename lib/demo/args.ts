@@ -50,9 +50,16 @@ const SWITCHES = new Set(['keep', 'json', 'help']);
  */
 export function parseCliArgs(argv: readonly string[]): CliOptions {
   const values: { ops?: string; dir?: string; keep?: boolean; json?: boolean; help?: boolean } = {};
+  // A flag given twice is an error rather than "last one wins": `--ops 5 --ops 6` is more likely a slip than a choice.
+  const seen = new Set<string>();
+  const once = (name: string): void => {
+    if (seen.has(name)) throw new UsageError(`--${name} given more than once`);
+    seen.add(name);
+  };
   for (let index = 0; index < argv.length; index += 1) {
     const token = argv[index] ?? '';
     if (token === '-h') {
+      once('help');
       values.help = true;
       continue;
     }
@@ -62,6 +69,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     const equals = token.indexOf('=');
     const name = token.slice(2, equals === -1 ? undefined : equals);
     const inline = equals === -1 ? undefined : token.slice(equals + 1);
+    if (SWITCHES.has(name) || VALUE_FLAGS.has(name)) once(name);
     if (SWITCHES.has(name)) {
       if (inline !== undefined) throw new UsageError(`--${name} takes no value`);
       values[name as 'keep' | 'json' | 'help'] = true;
