@@ -9,7 +9,8 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EncryptionService, nodeFileSystem, PersistentRefreshTokenStore } from '../dist/index.js';
+import { EncryptionService, PersistentRefreshTokenStore } from '../dist/index.js';
+import { nodeFileSystem } from '../dist/testing.js';
 import { SERVICE_INTERNALS as internalsKey } from '../dist/encryption/service-internals.js';
 
 /** The key of the file's salt is derived before a timed load: a new process pays that scrypt once, whatever the size. */

@@ -13,7 +13,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EncryptionService, nodeFileSystem, PersistentSessionStore } from '../dist/index.js';
+import { EncryptionService, PersistentSessionStore } from '../dist/index.js';
+import { nodeFileSystem } from '../dist/testing.js';
 
 const silent = { info() {}, warn() {}, error() {}, debug() {} };
 const quantile = (values, q) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(q * values.length))];

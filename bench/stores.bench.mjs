@@ -7,7 +7,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { EncryptionService, nodeFileSystem, PersistentSessionStore } from '../dist/index.js';
+import { EncryptionService, PersistentSessionStore } from '../dist/index.js';
+import { nodeFileSystem } from '../dist/testing.js';
 
 const SESSIONS = 1000;
 const ROUNDS = 5;
