@@ -7,6 +7,8 @@
  * {@link WaitObserver} (warnings, metrics) and a per-run {@link WaitExit} (abort).
  */
 
+import { TailIndex } from './tail-index.js';
+
 /** A key's line as the observer sees it: live until the key goes idle, with a slot for the observer's state. */
 export interface WaitingLine<S> {
   readonly waiting: number;
@@ -39,9 +41,8 @@ class TailChain<S> implements WaitingLine<S> {
 
 /** The core behind SerialQueue: `run`, `depth`, `size`, `pending`, `onIdle`; `S` is the observer's per-key state. */
 export class TailQueue<K, S> {
-  // A Map compares keys as the queue promises (SameValueZero) and beat a null-prototype
-  // dictionary for string keys (bench/queue.bench.mjs, "index" rows).
-  readonly #chains = new Map<K, TailChain<S>>();
+  // String keys in a null-prototype dictionary, others in a Map: see tail-index.ts.
+  readonly #chains = new TailIndex<K, TailChain<S>>();
   readonly #observer: WaitObserver<K, S>;
   #pending = 0;
   #idle: { promise: Promise<void>; resolve: () => void } | undefined;
@@ -78,7 +79,7 @@ export class TailQueue<K, S> {
   /** Idle key: the task starts inside `run` (what that buys: bench/queue.bench.mjs, "deferred start"). */
   #start<T>(key: K, task: () => T | PromiseLike<T>): Promise<T> {
     const chain = new TailChain<S>();
-    this.#chains.set(key, chain);
+    this.#chains.add(key, chain);
     const result = invoke(task);
     // A run made from inside the task's synchronous start queued on `head` and stays the tail.
     const queuedMeanwhile = chain.tail;
