@@ -157,10 +157,8 @@ export class PersistentRefreshTokenStore {
   async validateToken(token: string, clientId: string): Promise<TokenValidation> {
     if (typeof token !== 'string') return { ...INVALID };
     await this.#file.refresh();
-    const record = this.#tokens.get(token);
-    if (record !== undefined && !record.rotated && record.expires_at <= Date.now() && !this.#file.isClosed) {
-      this.#tokens.delete(token);
-      this.#changed(token);
+    if (!this.#file.isClosed && this.#dropIfExpired(token)) {
+      this.#debouncer.schedule();
       return { ...INVALID };
     }
     const usable = this.#usable(token, clientId);
@@ -178,13 +176,8 @@ export class PersistentRefreshTokenStore {
   async rotateToken(token: string, clientId: string): Promise<string | null> {
     this.#file.assertOpen('rotateToken');
     return this.#file.transaction(() => {
-      const stale = typeof token === 'string' ? this.#tokens.get(token) : undefined;
-      if (stale !== undefined && !stale.rotated && stale.expires_at <= Date.now()) {
-        // As validateToken (and the original's rotation through it): an expired token goes.
-        this.#tokens.delete(token);
-        this.#file.changed(token);
-        return null;
-      }
+      // As validateToken (and the original's rotation through it): an expired token goes.
+      if (typeof token === 'string' && this.#dropIfExpired(token)) return null;
       const record = this.#usable(token, clientId);
       if (record === undefined) return null;
       // A new object, never a mutation: a checkpoint may be serialising the old one.
@@ -254,6 +247,15 @@ export class PersistentRefreshTokenStore {
     return token;
   }
 
+  /** Removes the token when it has expired unrotated, as the original's lookups did; whether it did. */
+  #dropIfExpired(token: string): boolean {
+    const record = this.#tokens.get(token);
+    if (record === undefined || record.rotated || record.expires_at > Date.now()) return false;
+    this.#tokens.delete(token);
+    this.#file.changed(token);
+    return true;
+  }
+
   /** A token or client id that is not a string matches nothing, as in the original (a request may omit either). */
   #usable(token: string, clientId: string): RefreshToken | undefined {
     if (typeof token !== 'string' || typeof clientId !== 'string') return undefined;
@@ -271,11 +273,6 @@ export class PersistentRefreshTokenStore {
       removed += 1;
     }
     return removed;
-  }
-
-  #changed(token: string): void {
-    this.#file.changed(token);
-    this.#debouncer.schedule();
   }
 
   #saveInBackground(): void {
