@@ -112,8 +112,11 @@ async function connectOrWrap(connect: () => Promise<unknown>): Promise<void> {
   try {
     await connect();
   } catch (error) {
+    // The client's own error may carry the connection's arguments (a password among them):
+    // only its name and code ride along as the cause.
+    const cause = { name: error instanceof Error ? error.name : typeof error, code: errorCode(error) };
     const prefix = replyPrefix(error);
-    if (prefix !== undefined) throw new RedisReplyError('CONNECT', prefix, error);
-    throw new RedisUnavailableError('CONNECT', errorCode(error) ?? 'connection failed', error);
+    if (prefix !== undefined) throw new RedisReplyError('CONNECT', prefix, cause);
+    throw new RedisUnavailableError('CONNECT', errorCode(error) ?? 'connection failed', cause);
   }
 }
