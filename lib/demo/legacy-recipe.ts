@@ -2,6 +2,9 @@ import { createCipheriv, randomBytes, scrypt } from 'node:crypto';
 import { rename, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 
+/** The old service's cipher (the format this library keeps). */
+const OLD_ALGORITHM = 'aes-256-gcm';
+
 const scryptAsync = promisify(scrypt) as (secret: string, salt: Buffer, keylen: number) => Promise<Buffer>;
 
 /**
@@ -15,7 +18,7 @@ export async function legacyEncryptToFile(secret: string, plaintext: string, fil
   const salt = randomBytes(16);
   const iv = randomBytes(16);
   const key = await scryptAsync(secret, salt, 32);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const cipher = createCipheriv(OLD_ALGORITHM, key, iv);
   const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
   const payload = [salt, iv, cipher.getAuthTag(), ciphertext].map((part) => part.toString('hex')).join(':');
   const tempPath = `${filePath}.tmp`;

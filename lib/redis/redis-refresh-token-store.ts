@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import type { RefreshTokenStore, TokenGrant } from '../stores/contract.js';
-import type { RefreshToken, TokenValidation } from '../stores/refresh-token-store.js';
+import { newRefreshToken, type RefreshToken, type TokenValidation } from '../stores/refresh-token-store.js';
 import { requireBoundedString } from '../stores/record-rules.js';
 import { InvalidArgumentError } from '../stores/store-errors.js';
 import { describeRange, MAX_DATE_MS, numberOption, OptionRangeError } from '../support/options.js';
@@ -134,8 +133,7 @@ export class RedisRefreshTokenStore implements RefreshTokenStore {
 
   #newRecord(clientId: string, userId: string, scope: string): RefreshToken {
     const createdAt = Date.now();
-    // The original's format, as the file store: 32 random bytes, base64url (43 characters).
-    const token = randomBytes(32).toString('base64url');
+    const token = newRefreshToken();
     return { token, client_id: clientId, user_id: userId, scope, created_at: createdAt, expires_at: createdAt + this.#expiryMs, rotated: false };
   }
 

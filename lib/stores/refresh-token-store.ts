@@ -44,6 +44,9 @@ export interface GenerateRefreshTokenOptions {
 /** Random bytes per refresh token. */
 const TOKEN_BYTES = 32;
 
+/** A new refresh token in the original's format: 32 random bytes, base64url (43 characters). */
+export const newRefreshToken = (): string => randomBytes(TOKEN_BYTES).toString('base64url');
+
 const INVALID: TokenValidation = Object.freeze({ valid: false, error: 'invalid_grant' });
 
 /**
@@ -240,8 +243,7 @@ export class PersistentRefreshTokenStore {
 
   #issue(clientId: string, userId: string, scope: string): string {
     const createdAt = Date.now();
-    // The original's format: 32 random bytes, base64url (43 characters).
-    const token = randomBytes(TOKEN_BYTES).toString('base64url');
+    const token = newRefreshToken();
     this.#tokens.set(token, { token, client_id: clientId, user_id: userId, scope, created_at: createdAt, expires_at: createdAt + this.#expiryMs, rotated: false });
     this.#file.changed(token);
     return token;
