@@ -43,7 +43,8 @@ describe('FR-1.1: processes starting together on an empty directory agree on one
         text += chunk;
         if (text.startsWith('ready\n')) markReady();
       });
-      const done = new Promise<string>((resolve) => child.once('exit', () => resolve(text)));
+      // 'close', not 'exit': only 'close' comes after the child's stdout has been read to the end.
+      const done = new Promise<string>((resolve) => child.once('close', () => resolve(text)));
       // A child that dies before "ready" must fail the test, not hang it.
       return { ready: Promise.race([ready, done.then(() => Promise.reject(new Error(`child exited early: ${text}`)))]), done };
     });

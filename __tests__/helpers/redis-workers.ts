@@ -54,7 +54,8 @@ function startWorker(config: WorkerConfig & { worker: number }, timeoutMs: numbe
       child.kill('SIGKILL');
       reject(new Error(`worker ${config.worker} did not finish within ${timeoutMs} ms: ${stderr.slice(-500)}`));
     }, timeoutMs);
-    child.on('exit', (code) => {
+    // 'close', not 'exit': only 'close' comes after the worker's stdout has been read to the end.
+    child.on('close', (code) => {
       clearTimeout(timer);
       const last = stdout.trim().split('\n').pop() ?? '';
       if (code !== 0) reject(new Error(`worker ${config.worker} exited ${code}: ${stderr.slice(-800)}`));
