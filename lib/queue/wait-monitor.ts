@@ -7,7 +7,7 @@
  */
 import type { QueueLogger } from '../support/logger.js';
 import { timerDelay } from '../support/timers.js';
-import type { WaitEnd, WaitObserver, WaitingLine } from './tail-queue.js';
+import type { WaitEnd, WaitObserver, WaitingLine } from './wait-hooks.js';
 
 /** The clock is read at call time so jest's fake timers can drive it. */
 const now = (): number => globalThis.performance.now();

@@ -1,0 +1,23 @@
+/**
+ * The two narrow hooks through which waiting concerns reach the queue core
+ * (tail-queue.ts). Neither is used on the uncontended path.
+ */
+
+/** A key's line as the observer sees it: live until the key goes idle, with a slot for the observer's state. */
+export interface WaitingLine<S> {
+  readonly waiting: number;
+  watch: S | undefined;
+}
+
+/** Ends one wait, once: `true` when the task starts, `false` when the run left before its turn. */
+export interface WaitEnd {
+  end(hasStarted: boolean): void;
+}
+
+/** Told of every run that has to wait (warnings, metrics); never called on the uncontended path. */
+export interface WaitObserver<K, S> {
+  waitBegan(key: K, line: WaitingLine<S>): WaitEnd;
+}
+
+/** Lets a waiting run leave (abort): `leave()` is false once its turn has come. Returns what the caller gets. */
+export type WaitExit = <T>(outcome: Promise<T | undefined>, leave: () => boolean) => Promise<T>;
