@@ -8,6 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { makeTempDir } from './helpers/common.js';
 
 const BENCH = path.join(__dirname, '..', 'bench');
 const MODULES = ['run.mjs', 'chart.mjs', 'merge.mjs', 'noise.mjs', 'report.mjs', 'verdict.mjs'];
@@ -22,7 +23,7 @@ const fakeBench = (section: string, ratio: number): string =>
 let dir: string;
 let bench: string;
 beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssm-bench-run-'));
+  dir = makeTempDir('ssm-bench-run-');
   bench = path.join(dir, 'bench');
   fs.mkdirSync(bench);
   for (const name of MODULES) fs.copyFileSync(path.join(BENCH, name), path.join(bench, name));

@@ -8,8 +8,8 @@
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { makeTempDir } from './helpers/common.js';
 
 const root = path.resolve(__dirname, '..');
 const consumers = path.join(__dirname, 'fixtures', 'consumers');
@@ -30,7 +30,7 @@ beforeAll(() => {
   }
 });
 beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssm-consumer-'));
+  dir = makeTempDir('ssm-consumer-');
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 

@@ -10,13 +10,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EncryptionService } from '../lib/index.js';
+import { makeTempDir } from './helpers/common.js';
 
 const VARIABLE = 'SAGE_ENCRYPTION_KEY';
 const saved = process.env[VARIABLE];
 let dir: string;
 let keyPath: string;
 beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssm-compat-enc-'));
+  dir = makeTempDir('ssm-compat-enc-');
   keyPath = path.join(dir, 'oauth_encryption_key');
   delete process.env[VARIABLE];
 });

@@ -6,15 +6,15 @@
  * original's observable results, formats and refusal texts.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { EncryptionService, PersistentClientStore, PersistentRefreshTokenStore, PersistentSessionStore } from '../lib/index.js';
+import { makeTempDir } from './helpers/common.js';
 
 const CLAUDE = ['https://claude.ai/api/mcp/auth_callback', 'https://claude.com/api/mcp/auth_callback'];
 const silent = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 let dir: string;
 beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssm-compat-stores-'));
+  dir = makeTempDir('ssm-compat-stores-');
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 

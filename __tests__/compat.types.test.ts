@@ -7,7 +7,6 @@
  * run-time half checks the values behind those types.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type * as Up from './fixtures/upstream-types/index.js';
 import {
@@ -31,6 +30,7 @@ import {
   type TokenEndpointAuthMethod,
   type UserSession,
 } from '../lib/index.js';
+import { makeTempDir } from './helpers/common.js';
 
 /** true only when A and B are assignable to each other. */
 type Mutual<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -55,7 +55,7 @@ const mutuallyAssignable: [
 
 let dir: string;
 beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssm-compat-types-'));
+  dir = makeTempDir('ssm-compat-types-');
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 

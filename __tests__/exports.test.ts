@@ -3,11 +3,11 @@
  * EncryptionService) and the barrel's shape.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import * as library from '../lib/index.js';
 import * as testing from '../lib/testing.js';
 import { EncryptionService, PersistentClientStore, PersistentRefreshTokenStore, PersistentSessionStore, SerialQueue } from '../lib/index.js';
+import { makeTempDir } from './helpers/common.js';
 
 test('FR-3.1 the main entry exports exactly what a server uses: the classes, shutdown helpers and typed errors, and no test seam', () => {
   expect(Object.keys(library).sort()).toEqual(
@@ -50,7 +50,7 @@ test('the testing entry exports the fault-injection seam: the real file system a
 describe('lock state is private at run time (NFR-5)', () => {
   let dir: string;
   beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssm-exports-'));
+    dir = makeTempDir('ssm-exports-');
   });
   afterEach(() => {
     fs.rmSync(dir, { recursive: true, force: true });

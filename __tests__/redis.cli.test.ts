@@ -18,6 +18,7 @@ import { PersistentClientStore } from '../lib/stores/client-store.js';
 import { PersistentRefreshTokenStore } from '../lib/stores/refresh-token-store.js';
 import { PersistentSessionStore } from '../lib/stores/session-store.js';
 import { connectClient, freePort, startRedisServer, type RedisServer } from './helpers/redis-server.js';
+import { makeTempDir } from './helpers/common.js';
 
 const ROOT = path.join(__dirname, '..');
 const BIN = path.join(ROOT, 'dist', 'redis', 'cli', 'bin.js');
@@ -43,7 +44,7 @@ afterAll(async () => {
   await server.stop();
 });
 beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssm-cli-redis-'));
+  dir = makeTempDir('ssm-cli-redis-');
   home = path.join(dir, 'home');
   fs.mkdirSync(home);
 });

@@ -12,12 +12,11 @@
  *     microtask later, as it would if an idle key's task were chained like a
  *     waiting one instead of starting inside run (uncontended and spread:
  *     every run finds its key idle);
- *   - "index": a Map against the null-prototype
- *     dictionary for string keys that the core uses, for the
- *     core's access pattern: one key got, added and deleted per run, and
- *     100,000 keys added and then deleted. In the real queue the
- *     dictionary (lib/queue/tail-index.ts) took the uncontended run from
- *     441 to 253 ns; the Map is ahead only on "spread" (100,000 live keys).
+ *   - "index": the core's key index (lib/queue/tail-index.ts), which keeps
+ *     a released key's chain idle for the key's next run, against a
+ *     null-prototype dictionary and a Map that delete the key and make a new
+ *     chain per run, for the core's access pattern: one key taken and
+ *     released per run, and 100,000 keys taken and then released.
  *
  * Each implementation runs in its own fresh `node --expose-gc` process (this
  * file re-invokes itself with the implementation's name), so nothing one of
@@ -187,11 +186,12 @@ async function measure(name, scenarioNames) {
   process.stdout.write(`${JSON.stringify({ samples, slow })}\n`);
 }
 
-const INDEX_CHURN = 'index: get, add, delete one key per run';
-const INDEX_MANY = 'index: 100,000 keys added, then deleted';
+const INDEX_CHURN = 'index: one key taken and released per run';
+const INDEX_MANY = 'index: 100,000 keys taken, then released';
 const INDEX_ROUNDS = 7;
+const KEEP_IDLE = 'TailIndex, keeps idle';
 
-/** The dictionary the core's index is (lib/queue/tail-index.ts): string keys in a null-prototype object, others in a Map. */
+/** A null-prototype dictionary for string keys, others in a Map, that deletes a released key (the core's index before it kept idle chains). */
 class DictionaryIndex {
   #byString = Object.create(null);
   #byValue = new Map();
@@ -208,28 +208,53 @@ class DictionaryIndex {
   }
 }
 
-/** Child side of the index rows: each index through its own copy of the loops, so no call site is shared. */
-function measureIndex() {
-  const value = {};
-  const make = () => ({
+/**
+ * Child side of the index rows: each index through its own copy of the loops, so no call site is shared.
+ * A take is what a run on an idle key does to the index, a release what its settling does. The deleting
+ * indexes make a new chain-sized value per take, as the core did; the real TailIndex revives the idle one.
+ */
+async function measureIndex() {
+  const { TailIndex } = await import('../dist/queue/tail-index.js');
+  const deleting = () => ({
     churn(index) {
       for (let i = 0; i < UNCONTENDED_TASKS; i += 1) {
-        if (index.get('k') === undefined) index.set('k', value);
+        if (index.get('k') === undefined) index.set('k', { isIdle: false });
         index.delete('k');
       }
     },
     many(index) {
-      for (let i = 0; i < SPREAD_KEYS; i += 1) if (index.get(KEYS[i]) === undefined) index.set(KEYS[i], value);
+      for (let i = 0; i < SPREAD_KEYS; i += 1) if (index.get(KEYS[i]) === undefined) index.set(KEYS[i], { isIdle: false });
       for (let i = 0; i < SPREAD_KEYS; i += 1) index.delete(KEYS[i]);
     },
   });
-  const onMap = make();
-  const onDictionary = make();
+  const take = (index, key) => {
+    const idle = index.get(key);
+    if (idle === undefined) {
+      const value = { isIdle: false };
+      index.add(key, value);
+      return value;
+    }
+    index.revive(idle);
+    return idle;
+  };
+  const keepingIdle = {
+    churn(index) {
+      for (let i = 0; i < UNCONTENDED_TASKS; i += 1) index.release('k', take(index, 'k'));
+    },
+    many(index) {
+      for (let i = 0; i < SPREAD_KEYS; i += 1) take(index, KEYS[i]);
+      for (let i = 0; i < SPREAD_KEYS; i += 1) index.release(KEYS[i], index.get(KEYS[i]));
+    },
+  };
+  const onMap = deleting();
+  const onDictionary = deleting();
   const cases = [
     { name: INDEX_CHURN, impl: 'Map', ops: UNCONTENDED_TASKS, run: () => onMap.churn(new Map()) },
     { name: INDEX_CHURN, impl: 'dictionary', ops: UNCONTENDED_TASKS, run: () => onDictionary.churn(new DictionaryIndex()) },
+    { name: INDEX_CHURN, impl: KEEP_IDLE, ops: UNCONTENDED_TASKS, run: () => keepingIdle.churn(new TailIndex()) },
     { name: INDEX_MANY, impl: 'Map', ops: SPREAD_KEYS, run: () => onMap.many(new Map()) },
     { name: INDEX_MANY, impl: 'dictionary', ops: SPREAD_KEYS, run: () => onDictionary.many(new DictionaryIndex()) },
+    { name: INDEX_MANY, impl: KEEP_IDLE, ops: SPREAD_KEYS, run: () => keepingIdle.many(new TailIndex()) },
   ];
   const time = (entry) => {
     globalThis.gc();
@@ -308,10 +333,10 @@ function orchestrate() {
   ];
   const gain = (label, scenario) => round(ns(label, scenario) / ns('serial-queue', scenario), 2);
   const index = runChild('index', []).rows.map((row) => ({ ...row, value: round(row.value), unit: 'ns/op', rounds: INDEX_ROUNDS }));
-  const indexRatio = (name) => round(index.find((r) => r.name === name && r.impl === 'dictionary').value / index.find((r) => r.name === name && r.impl === 'Map').value, 2);
+  const indexRatio = (name, impl, over) => round(index.find((r) => r.name === name && r.impl === impl).value / index.find((r) => r.name === name && r.impl === over).value, 2);
   const internalNotes = [
     `synchronous start (lib/queue/tail-queue.ts #start): starting an idle key's task one microtask later instead of inside run costs ${gain(DEFERRED_START, UNCONTENDED)}x uncontended and ${gain(DEFERRED_START, SPREAD)}x spread`,
-    `index, alone (lib/queue/tail-index.ts holds the real one): a null-prototype dictionary for string keys costs ${indexRatio(INDEX_CHURN)}x a Map for one key got, added and deleted per run, and ${indexRatio(INDEX_MANY)}x for 100,000 keys added then deleted`,
+    `index, alone (lib/queue/tail-index.ts): for one key taken and released per run, the real TailIndex, which keeps a released key's chain idle for reuse, costs ${indexRatio(INDEX_CHURN, KEEP_IDLE, 'dictionary')}x a null-prototype dictionary that deletes the key and ${indexRatio(INDEX_CHURN, KEEP_IDLE, 'Map')}x a Map (the dictionary alone: ${indexRatio(INDEX_CHURN, 'dictionary', 'Map')}x a Map); for 100,000 keys taken then released, ${indexRatio(INDEX_MANY, KEEP_IDLE, 'dictionary')}x and ${indexRatio(INDEX_MANY, KEEP_IDLE, 'Map')}x`,
   ];
   rows.push(...index);
   const bigYoungFlat = ns(BIG_YOUNG_GEN.label, CONTENDED_LARGE) / ns(BIG_YOUNG_GEN.label, CONTENDED_SMALL);
@@ -354,5 +379,5 @@ function printTable(rows, runs, checks) {
 
 const [impl, scenarioList] = process.argv.slice(2);
 if (impl === undefined) orchestrate();
-else if (impl === 'index') measureIndex();
+else if (impl === 'index') await measureIndex();
 else await measure(impl, scenarioList.split('|'));

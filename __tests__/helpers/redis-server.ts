@@ -6,9 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { createClient } from 'redis';
+import { makeTempDir } from './common.js';
 
 export interface RedisServerOptions {
   /** `appendonly yes` with `appendfsync always`: every write acknowledged is on disk. */
@@ -86,7 +85,7 @@ function exited(child: ChildProcess): Promise<void> {
 /** Starts a redis-server; call `stop()` in afterAll. */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   const isDurable = options.isDurable ?? false;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssm-redis-'));
+  const dir = makeTempDir('ssm-redis-');
   let port = 0;
   let child: ChildProcess | undefined;
   for (let attempt = 0; child === undefined; attempt += 1) {

@@ -3,27 +3,17 @@
  * EncryptionService on it, fake timers that leave real I/O alone, a logger
  * that records, and a reader that decrypts a store file as it is on disk.
  */
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { EncryptionService } from '../../lib/encryption/encryption-service.js';
 import type { EncryptionServiceSeam } from '../../lib/encryption/encryption-types.js';
 import { nodeFileSystem } from '../../lib/files/fs-seam.js';
 import type { StoreLogger } from '../../lib/stores/store-logger.js';
 
-import { drain } from './queue-harness.js';
+import { drain, fsError } from './common.js';
 
-export { deferred, drain, track } from './queue-harness.js';
+export { deferred, drain, fsError, makeTempDir, removeTempDir, track } from './common.js';
 
 export const TEST_KEY = 'test-key-stores-0123456789abcdef';
-
-export function makeTempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'ssm-'));
-}
-
-export function removeTempDir(dir: string): void {
-  fs.rmSync(dir, { recursive: true, force: true });
-}
 
 /** An initialised service on `dir`; `durable: false` keeps the suites fast. */
 export async function createService(dir: string, seam: EncryptionServiceSeam = {}): Promise<EncryptionService> {
@@ -61,11 +51,6 @@ export function recordingStoreLogger(): StoreLogger & { readonly entries: StoreL
 export async function readStoreFile(service: EncryptionService, filePath: string): Promise<Record<string, unknown> | null> {
   const text = await service.decryptFromFile(filePath);
   return text === null ? null : (JSON.parse(text) as Record<string, unknown>);
-}
-
-/** An error shaped like Node's, with a `code`. */
-export function fsError(code: string, syscall = 'write'): NodeJS.ErrnoException {
-  return Object.assign(new Error(`${code}: injected fault, ${syscall}`), { code, syscall });
 }
 
 /** A seam whose file writes fail with `code` while `failWith(code)` is set; `failWith(undefined)` heals it. */

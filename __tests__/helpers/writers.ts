@@ -7,7 +7,6 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { EncryptionService, PersistentClientStore, PersistentRefreshTokenStore, PersistentSessionStore } from '../../lib/index.js';
 import type { StoreLogger } from '../../lib/index.js';
@@ -25,13 +24,7 @@ export const NEVER_BY_TIMER = { saveDebounceMs: 3_600_000, maxSaveWaitMs: 3_600_
 
 export type StoreKind = 'sessions' | 'tokens' | 'clients';
 
-export function makeTempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'ssm-writers-'));
-}
-
-export function removeTempDir(dir: string): void {
-  fs.rmSync(dir, { recursive: true, force: true });
-}
+export { makeTempDir, removeTempDir } from './common.js';
 
 /** The three store files in `dir`, with the original file names. */
 export function storeFile(dir: string, kind: StoreKind): string {

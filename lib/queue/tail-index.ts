@@ -4,16 +4,16 @@
  * paths), live in a null-prototype dictionary object, any other key in a Map,
  * which compares keys as the queue promises (SameValueZero).
  *
- * A key whose chain has settled is released, not deleted: its chain stays,
- * marked idle, for the key's next run to reuse. That saves the run a new
- * chain and two writes to the index (a `delete` alone cost about as much as
- * the rest of an uncontended run's bookkeeping). Idle chains are dropped in
- * one pass once more keys were released than are live (and at least
- * RECLAIM_AFTER), so they never outnumber that bound (NFR-3) and the pass
- * costs O(1) per release. Measured by bench/queue.bench.mjs ("index" rows).
+ * A key whose chain has settled is released, not deleted at once: its chain
+ * stays, marked idle, for the key's next run to reuse. That saves the run a
+ * new chain, a write and a `delete`, which alone cost about as much as the
+ * rest of an uncontended run's bookkeeping. Released keys are noted, and
+ * every RECLAIM_AFTER releases those still idle are deleted in one pass, so
+ * idle chains stay bounded (NFR-3) and each release costs O(1). What it buys:
+ * bench/queue.bench.mjs ("uncontended" and "index" rows).
  */
 
-/** Releases tolerated before a reclaiming pass, whatever the number of live keys. */
+/** Releases between two reclaiming passes: the most idle chains the index keeps. */
 export const RECLAIM_AFTER = 1024;
 
 /** What the index keeps on a value: whether its key has been released. */
@@ -23,10 +23,10 @@ export interface IndexSlot {
 
 export class TailIndex<K, V extends IndexSlot> {
   // Null prototype: no inherited names, and "__proto__" is an ordinary key.
-  #byString = Object.create(null) as Record<string, V | undefined>;
+  readonly #byString = Object.create(null) as Record<string, V | undefined>;
   readonly #byValue = new Map<K, V>();
   #live = 0;
-  #released = 0;
+  #released: K[] = [];
 
   /** Keys with a live (not idle) value. */
   get size(): number {
@@ -51,22 +51,21 @@ export class TailIndex<K, V extends IndexSlot> {
     this.#live += 1;
   }
 
-  /** Releases a live value's key: the value stays, idle, until a reclaiming pass drops it. */
-  release(value: V): void {
+  /** Releases a key's live value: it stays, idle, until the next reclaiming pass. */
+  release(key: K, value: V): void {
     value.isIdle = true;
     this.#live -= 1;
-    this.#released += 1;
-    if (this.#released > RECLAIM_AFTER && this.#released > this.#live) this.#reclaim();
+    if (this.#released.push(key) >= RECLAIM_AFTER) this.#reclaim();
   }
 
+  /** Deletes the released keys whose value is still idle; a revived one stays. */
   #reclaim(): void {
-    const live = Object.create(null) as Record<string, V | undefined>;
-    for (const key in this.#byString) {
-      const value = this.#byString[key];
-      if (value !== undefined && !value.isIdle) live[key] = value;
+    const released = this.#released;
+    this.#released = [];
+    for (const key of released) {
+      if (this.get(key)?.isIdle !== true) continue;
+      if (typeof key === 'string') delete this.#byString[key];
+      else this.#byValue.delete(key);
     }
-    this.#byString = live;
-    for (const [key, value] of this.#byValue) if (value.isIdle) this.#byValue.delete(key);
-    this.#released = 0;
   }
 }

@@ -68,7 +68,7 @@ export class TailQueue<K, S> {
     else this.#chains.revive(chain);
     chain.depth = 1;
     const result = invoke(task);
-    const finish = (): void => this.#settle(chain, tail, true);
+    const finish = (): void => this.#settle(key, chain, tail, true);
     const tail = result.then(finish, finish);
     chain.head = tail;
     // A run made from inside the task's synchronous start queued behind `head` and stays the tail.
@@ -99,18 +99,18 @@ export class TailQueue<K, S> {
       return true;
     });
     // The tail swallows the outcome (the caller still gets it), so a failure never poisons the chain.
-    const finish = (): void => this.#settle(chain, tail, turn !== 'left');
+    const finish = (): void => this.#settle(key, chain, tail, turn !== 'left');
     const tail = outcome.then(finish, finish);
     chain.tail = tail;
     return result;
   }
 
   /** A task's tail has settled: uncount its run (unless it left) and release the key if it was the newest. */
-  #settle(chain: TailChain<S>, tail: Promise<void>, isCounted: boolean): void {
+  #settle(key: K, chain: TailChain<S>, tail: Promise<void>, isCounted: boolean): void {
     if (isCounted) this.#uncount(chain);
     if (chain.tail !== tail) return; // identity check: a newer task is the tail now
     chain.tail = chain.head = chain.watch = undefined;
-    this.#chains.release(chain);
+    this.#chains.release(key, chain);
     if (this.#chains.size === 0 && this.#idle !== undefined) {
       this.#idle.resolve();
       this.#idle = undefined;
