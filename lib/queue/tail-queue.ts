@@ -79,7 +79,8 @@ export class TailQueue<K, S> {
   /** Busy key: the one waiting path, with or without an exit. */
   #wait<T>(key: K, chain: TailChain<S>, task: () => T | PromiseLike<T>, exit: WaitExit | undefined): Promise<T> {
     chain.depth += 1;
-    const wait = this.#observer.waitBegan(key, chain);
+    const observer = this.#observer;
+    const ticket = observer.waitBegan(key, chain);
     let turn: 'waiting' | 'started' | 'left' = 'waiting';
     // Inside the head's synchronous start there is no tail yet: wait for the head's.
     const previous = chain.tail ?? Promise.resolve().then(() => chain.head);
@@ -87,7 +88,7 @@ export class TailQueue<K, S> {
     const outcome = previous.then(() => {
       if (turn === 'left') return undefined;
       turn = 'started';
-      wait.end(true);
+      observer.waitEnded(key, chain, ticket, true);
       return invoke(task);
     });
     // The exit registers on the outcome before the tail does: the caller settles before the key is handed on.
@@ -95,7 +96,7 @@ export class TailQueue<K, S> {
       if (turn !== 'waiting') return false;
       turn = 'left';
       this.#uncount(chain);
-      wait.end(false);
+      observer.waitEnded(key, chain, ticket, false);
       return true;
     });
     // The tail swallows the outcome (the caller still gets it), so a failure never poisons the chain.
