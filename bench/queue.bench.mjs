@@ -7,7 +7,10 @@
  * async-mutex (a Map of Mutex per key, `runExclusive`) and the original
  * server's FileMutex (re-implemented in original-file-mutex.mjs).
  *
- * Two more measurements back the queue core's choices:
+ * Three more measurements back the queue's choices:
+ *   - "queue core, no wait monitor": the core (lib/queue/tail-queue.ts) with
+ *     a no-op wait observer, on the contended workloads: what the wait
+ *     monitor's exact wait metrics cost there;
  *   - "deferred start": the real queue with every task wrapped to start one
  *     microtask later, as it would if an idle key's task were chained like a
  *     waiting one instead of starting inside run (uncontended and spread:
@@ -42,6 +45,8 @@ const LOCKS = IMPLS.filter((impl) => impl !== 'bare' && impl !== 'serial-queue')
 const BIG_YOUNG_GEN = { impl: 'serial-queue', label: 'serial-queue, semi-space 128 MB', flags: ['--max-semi-space-size=128'] };
 /** The queue with one optimisation undone, on the workloads where every run finds its key idle. */
 const DEFERRED_START = 'serial-queue, deferred start';
+/** The queue core alone, its wait observer a no-op: what exact wait metrics (two clock readings per waiting run) cost. */
+const NO_WAIT_METRICS = 'queue core, no wait monitor';
 const PASSES = 3;
 const ROUNDS_PER_PASS = 2;
 const SLOW_ROUND_MS = 2_000;
@@ -101,6 +106,14 @@ async function loadImplementation(name) {
         // The default maxPending (1,000) would reject the 100,000-task queue.
         const lock = new AsyncLock({ maxPending: Infinity });
         return (key, fn) => lock.acquire(key, fn);
+      };
+    }
+    case NO_WAIT_METRICS: {
+      const { TailQueue } = await import('../dist/queue/tail-queue.js');
+      const observer = { waitBegan: () => 0, waitEnded() {} };
+      return () => {
+        const core = new TailQueue(observer);
+        return (key, fn) => core.run(key, fn);
       };
     }
     case DEFERRED_START: {
@@ -288,6 +301,7 @@ function orchestrate() {
     ...IMPLS.map((impl) => ({ impl, label: impl, flags: [], scenarios: SCENARIOS.map((s) => s.name) })),
     { ...BIG_YOUNG_GEN, scenarios: [CONTENDED_SMALL, CONTENDED_LARGE] },
     { impl: DEFERRED_START, label: DEFERRED_START, flags: [], scenarios: [UNCONTENDED, SPREAD] },
+    { impl: NO_WAIT_METRICS, label: NO_WAIT_METRICS, flags: [], scenarios: [CONTENDED_SMALL, CONTENDED_LARGE] },
   ];
   const samples = Object.fromEntries(runs.map(({ label }) => [label, {}]));
   const slowNotes = [];
@@ -335,6 +349,7 @@ function orchestrate() {
   const index = runChild('index', []).rows.map((row) => ({ ...row, value: round(row.value), unit: 'ns/op', rounds: INDEX_ROUNDS }));
   const indexRatio = (name, impl, over) => round(index.find((r) => r.name === name && r.impl === impl).value / index.find((r) => r.name === name && r.impl === over).value, 2);
   const internalNotes = [
+    `wait monitor (lib/queue/wait-monitor.ts, wait-list.ts): the queue core with a no-op observer runs ${round(ns(NO_WAIT_METRICS, CONTENDED_SMALL) / ns('async-lock', CONTENDED_SMALL), 2)}x async-lock's time at 1,000 queued (the full queue: ${round(ns('serial-queue', CONTENDED_SMALL) / ns('async-lock', CONTENDED_SMALL), 2)}x); the monitor adds ${round(ns('serial-queue', CONTENDED_SMALL) - ns(NO_WAIT_METRICS, CONTENDED_SMALL))} ns per waiting run, two clock readings for exact wait metrics among them`,
     `synchronous start (lib/queue/tail-queue.ts #start): starting an idle key's task one microtask later instead of inside run costs ${gain(DEFERRED_START, UNCONTENDED)}x uncontended and ${gain(DEFERRED_START, SPREAD)}x spread`,
     `index, alone (lib/queue/tail-index.ts): for one key taken and released per run, the real TailIndex, which keeps a released key's chain idle for reuse, costs ${indexRatio(INDEX_CHURN, KEEP_IDLE, 'dictionary')}x a null-prototype dictionary that deletes the key and ${indexRatio(INDEX_CHURN, KEEP_IDLE, 'Map')}x a Map (the dictionary alone: ${indexRatio(INDEX_CHURN, 'dictionary', 'Map')}x a Map); for 100,000 keys taken then released, ${indexRatio(INDEX_MANY, KEEP_IDLE, 'dictionary')}x and ${indexRatio(INDEX_MANY, KEEP_IDLE, 'Map')}x`,
   ];
