@@ -1,10 +1,8 @@
 /**
  * The waits on one key for one episode (until the key goes idle), for the
  * WaitMonitor: when each waiting run began, in a ring of doubles indexed by
- * ticket, so a wait costs the monitor two clock readings and no allocation
- * (a Waiter object per run, as before, cost more than the readings: bench/
- * queue.bench.mjs, "contended" rows). Runs start in ticket order; a run that
- * left early is marked and skipped.
+ * ticket, so a wait costs the monitor two clock readings and no allocation.
+ * Runs start in ticket order; a run that left early is marked and skipped.
  */
 
 /** The clock is read at call time so jest's fake timers can drive it. */
