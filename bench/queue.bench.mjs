@@ -110,7 +110,8 @@ async function loadImplementation(name) {
     }
     case NO_WAIT_METRICS: {
       const { TailQueue } = await import('../dist/queue/tail-queue.js');
-      const observer = { waitBegan: () => 0, waitEnded() {} };
+      const ended = { end() {} };
+      const observer = { waitBegan: () => ended };
       return () => {
         const core = new TailQueue(observer);
         return (key, fn) => core.run(key, fn);
@@ -349,7 +350,7 @@ function orchestrate() {
   const index = runChild('index', []).rows.map((row) => ({ ...row, value: round(row.value), unit: 'ns/op', rounds: INDEX_ROUNDS }));
   const indexRatio = (name, impl, over) => round(index.find((r) => r.name === name && r.impl === impl).value / index.find((r) => r.name === name && r.impl === over).value, 2);
   const internalNotes = [
-    `wait monitor (lib/queue/wait-monitor.ts, wait-list.ts): the queue core with a no-op observer runs ${round(ns(NO_WAIT_METRICS, CONTENDED_SMALL) / ns('async-lock', CONTENDED_SMALL), 2)}x async-lock's time at 1,000 queued (the full queue: ${round(ns('serial-queue', CONTENDED_SMALL) / ns('async-lock', CONTENDED_SMALL), 2)}x); the monitor adds ${round(ns('serial-queue', CONTENDED_SMALL) - ns(NO_WAIT_METRICS, CONTENDED_SMALL))} ns per waiting run, two clock readings for exact wait metrics among them`,
+    `wait monitor (lib/queue/wait-monitor.ts): the queue core with a no-op observer runs ${round(ns(NO_WAIT_METRICS, CONTENDED_SMALL) / ns('async-lock', CONTENDED_SMALL), 2)}x async-lock's time at 1,000 queued (the full queue: ${round(ns('serial-queue', CONTENDED_SMALL) / ns('async-lock', CONTENDED_SMALL), 2)}x); the monitor adds ${round(ns('serial-queue', CONTENDED_SMALL) - ns(NO_WAIT_METRICS, CONTENDED_SMALL))} ns per waiting run, two clock readings for exact wait metrics among them`,
     `synchronous start (lib/queue/tail-queue.ts #start): starting an idle key's task one microtask later instead of inside run costs ${gain(DEFERRED_START, UNCONTENDED)}x uncontended and ${gain(DEFERRED_START, SPREAD)}x spread`,
     `index, alone (lib/queue/tail-index.ts): for one key taken and released per run, the real TailIndex, which keeps a released key's chain idle for reuse, costs ${indexRatio(INDEX_CHURN, KEEP_IDLE, 'dictionary')}x a null-prototype dictionary that deletes the key and ${indexRatio(INDEX_CHURN, KEEP_IDLE, 'Map')}x a Map (the dictionary alone: ${indexRatio(INDEX_CHURN, 'dictionary', 'Map')}x a Map); for 100,000 keys taken then released, ${indexRatio(INDEX_MANY, KEEP_IDLE, 'dictionary')}x and ${indexRatio(INDEX_MANY, KEEP_IDLE, 'Map')}x`,
   ];

@@ -79,8 +79,7 @@ export class TailQueue<K, S> {
   /** Busy key: the one waiting path, with or without an exit. */
   #wait<T>(key: K, chain: TailChain<S>, task: () => T | PromiseLike<T>, exit: WaitExit | undefined): Promise<T> {
     chain.depth += 1;
-    const observer = this.#observer;
-    const ticket = observer.waitBegan(key, chain);
+    const wait = this.#observer.waitBegan(key, chain);
     let turn: 'waiting' | 'started' | 'left' = 'waiting';
     // Inside the head's synchronous start there is no tail yet: wait for the head's.
     const previous = chain.tail ?? Promise.resolve().then(() => chain.head);
@@ -88,7 +87,7 @@ export class TailQueue<K, S> {
     const outcome = previous.then(() => {
       if (turn === 'left') return undefined;
       turn = 'started';
-      observer.waitEnded(key, chain, ticket, true);
+      wait.end(true);
       return invoke(task);
     });
     // The exit registers on the outcome before the tail does: the caller settles before the key is handed on.
@@ -96,7 +95,7 @@ export class TailQueue<K, S> {
       if (turn !== 'waiting') return false;
       turn = 'left';
       this.#uncount(chain);
-      observer.waitEnded(key, chain, ticket, false);
+      wait.end(false);
       return true;
     });
     // The tail swallows the outcome (the caller still gets it), so a failure never poisons the chain.

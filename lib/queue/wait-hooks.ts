@@ -9,12 +9,14 @@ export interface WaitingLine<S> {
   watch: S | undefined;
 }
 
+/** Ends one wait, once: `true` when the task starts, `false` when the run left before its turn. */
+export interface WaitEnd {
+  end(hasStarted: boolean): void;
+}
+
 /** Told of every run that has to wait (warnings, metrics); never called on the uncontended path. */
 export interface WaitObserver<K, S> {
-  /** A run begins to wait on `key`; returns a ticket for {@link waitEnded}. */
-  waitBegan(key: K, line: WaitingLine<S>): number;
-  /** The run's wait ends, once: `hasStarted` when its task starts, not when it left before its turn. */
-  waitEnded(key: K, line: WaitingLine<S>, ticket: number, hasStarted: boolean): void;
+  waitBegan(key: K, line: WaitingLine<S>): WaitEnd;
 }
 
 /** Lets a waiting run leave (abort): `leave()` is false once its turn has come. Returns what the caller gets. */

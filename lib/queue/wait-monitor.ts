@@ -7,10 +7,10 @@
  */
 import type { QueueLogger } from '../support/logger.js';
 import { timerDelay } from '../support/timers.js';
-import type { WaitObserver, WaitingLine } from './wait-hooks.js';
-import { now, WaitList } from './wait-list.js';
+import type { WaitEnd, WaitObserver, WaitingLine } from './wait-hooks.js';
 
-export { WaitList } from './wait-list.js';
+/** The clock is read at call time so jest's fake timers can drive it. */
+const now = (): number => globalThis.performance.now();
 
 export interface WaitThresholds {
   readonly depthWarningThreshold: number;
@@ -19,7 +19,59 @@ export interface WaitThresholds {
 }
 
 
-/** The core's observer; its per-key state (a WaitList, wait-list.ts) lives in the line's `watch` slot, one per episode. */
+/** The waits on one key for one episode (until the key goes idle): FIFO, timer, once-per-episode flags. */
+export class WaitList {
+  readonly key: unknown;
+  readonly monitor: WaitMonitor<unknown>;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  hasWarnedDepth = false;
+  hasWarnedWait = false;
+  #oldest: Waiter | undefined;
+  #newest: Waiter | undefined;
+
+  constructor(key: unknown, monitor: WaitMonitor<unknown>) {
+    this.key = key;
+    this.monitor = monitor;
+  }
+
+  add(waiter: Waiter): void {
+    if (this.#newest === undefined) this.#oldest = waiter;
+    else this.#newest.next = waiter;
+    this.#newest = waiter;
+  }
+
+  /** The longest-waiting run that still waits, dropping finished entries. */
+  oldestWaiter(): Waiter | undefined {
+    while (this.#oldest !== undefined && !this.#oldest.isWaiting) this.#oldest = this.#oldest.next;
+    if (this.#oldest === undefined) this.#newest = undefined;
+    return this.#oldest;
+  }
+}
+
+/** A run that has not started yet, in its key's FIFO list; the core ends its wait once. */
+class Waiter implements WaitEnd {
+  readonly enqueuedAt = now();
+  isWaiting = true;
+  next: Waiter | undefined = undefined;
+  readonly #list: WaitList;
+
+  constructor(list: WaitList) {
+    this.#list = list;
+  }
+
+  end(hasStarted: boolean): void {
+    this.isWaiting = false;
+    const list = this.#list;
+    // The timer is only needed while someone waits.
+    if (list.oldestWaiter() === undefined && list.timer !== undefined) {
+      clearTimeout(list.timer);
+      list.timer = undefined;
+    }
+    if (hasStarted) list.monitor.measure(list.key, now() - this.enqueuedAt);
+  }
+}
+
+/** The core's observer; its per-key state (a WaitList) lives in the line's `watch` slot, one per episode. */
 export class WaitMonitor<K> implements WaitObserver<K, WaitList> {
   readonly #thresholds: WaitThresholds;
   readonly #logger: QueueLogger;
@@ -33,9 +85,10 @@ export class WaitMonitor<K> implements WaitObserver<K, WaitList> {
     this.#logger = logger;
   }
 
-  waitBegan(key: K, line: WaitingLine<WaitList>): number {
-    const waits = (line.watch ??= new WaitList(key));
-    const ticket = waits.begin();
+  waitBegan(key: K, line: WaitingLine<WaitList>): WaitEnd {
+    const waits = (line.watch ??= new WaitList(key, this as WaitMonitor<unknown>));
+    const waiter = new Waiter(waits);
+    waits.add(waiter);
     const { depthWarningThreshold } = this.#thresholds;
     if (!waits.hasWarnedDepth && line.waiting > depthWarningThreshold) {
       waits.hasWarnedDepth = true;
@@ -43,22 +96,11 @@ export class WaitMonitor<K> implements WaitObserver<K, WaitList> {
       this.#log('warn', { key, depth: line.waiting, threshold: depthWarningThreshold }, `${line.waiting} tasks are waiting on one key (threshold ${depthWarningThreshold})`);
     }
     this.#armWaitTimer(key, line, waits);
-    return ticket;
+    return waiter;
   }
 
-  waitEnded(key: K, line: WaitingLine<WaitList>, ticket: number, hasStarted: boolean): void {
-    const waits = line.watch!;
-    const waitedMs = waits.end(ticket, hasStarted);
-    // The timer is only needed while someone waits.
-    if (waits.timer !== undefined && waits.oldestSince() === undefined) {
-      clearTimeout(waits.timer);
-      waits.timer = undefined;
-    }
-    if (hasStarted) this.#measure(key, waitedMs);
-  }
-
-  /** A waiting run started after `waitedMs`. */
-  #measure(key: K, waitedMs: number): void {
+  /** A waiter started after `waitedMs`. */
+  measure(key: K, waitedMs: number): void {
     this.totalWaitTimeMs += waitedMs;
     if (waitedMs > this.longestWaitMs) this.longestWaitMs = waitedMs;
     if (waitedMs > this.#thresholds.slowWaitMs) this.#log('debug', { key, waitedMs }, 'task started after a slow wait');
@@ -71,18 +113,18 @@ export class WaitMonitor<K> implements WaitObserver<K, WaitList> {
    */
   #armWaitTimer(key: K, line: WaitingLine<WaitList>, waits: WaitList): void {
     if (waits.hasWarnedWait || waits.timer !== undefined) return;
-    const oldest = waits.oldestSince();
+    const oldest = waits.oldestWaiter();
     if (oldest === undefined) return;
     const { waitWarningMs } = this.#thresholds;
     // Infinity arms nothing; a delay past the timer limit fires early and re-arms below.
-    const delay = timerDelay(oldest + waitWarningMs - now());
+    const delay = timerDelay(oldest.enqueuedAt + waitWarningMs - now());
     if (delay === undefined) return;
     waits.timer = setTimeout(
       () => {
         waits.timer = undefined;
-        const current = waits.oldestSince();
+        const current = waits.oldestWaiter();
         if (current === undefined) return;
-        const waitedMs = now() - current;
+        const waitedMs = now() - current.enqueuedAt;
         if (waitedMs < waitWarningMs) {
           this.#armWaitTimer(key, line, waits);
           return;
