@@ -75,6 +75,18 @@ describe('TailIndex: released keys keep their chain, bounded (NFR-3)', () => {
     expect(index.size).toBe(live.length + 1);
   });
 
+  test('one key released RECLAIM_AFTER times in a row is deleted once by the pass, and found absent after', () => {
+    const index = new TailIndex<string, Slot>();
+    const [slot] = addAll(index, ['k']);
+    index.release('k', slot!);
+    for (let i = 1; i < RECLAIM_AFTER; i += 1) {
+      index.revive(slot!);
+      index.release('k', slot!);
+    }
+    expect(index.get('k')).toBeUndefined();
+    expect(index.size).toBe(0);
+  });
+
   test('"__proto__" and inherited names are ordinary string keys', () => {
     const index = new TailIndex<string, Slot>();
     expect(index.get('toString')).toBeUndefined();
