@@ -62,8 +62,8 @@ class Waiter implements WaitEnd {
   end(hasStarted: boolean): void {
     this.isWaiting = false;
     const list = this.#list;
-    // The timer is only needed while someone waits.
-    if (list.oldestWaiter() === undefined && list.timer !== undefined) {
+    // The timer is only needed while someone waits (clearing none is a no-op).
+    if (list.oldestWaiter() === undefined) {
       clearTimeout(list.timer);
       list.timer = undefined;
     }
@@ -102,7 +102,7 @@ export class WaitMonitor<K> implements WaitObserver<K, WaitList> {
   /** A waiter started after `waitedMs`. */
   measure(key: K, waitedMs: number): void {
     this.totalWaitTimeMs += waitedMs;
-    if (waitedMs > this.longestWaitMs) this.longestWaitMs = waitedMs;
+    this.longestWaitMs = Math.max(this.longestWaitMs, waitedMs);
     if (waitedMs > this.#thresholds.slowWaitMs) this.#log('debug', { key, waitedMs }, 'task started after a slow wait');
   }
 
@@ -136,7 +136,7 @@ export class WaitMonitor<K> implements WaitObserver<K, WaitList> {
       delay,
     );
     // unref: a warning timer must never keep the process alive.
-    waits.timer.unref?.();
+    waits.timer.unref();
   }
 
   #log(level: 'warn' | 'debug', fields: Record<string, unknown>, message: string): void {
