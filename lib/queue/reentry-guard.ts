@@ -41,7 +41,8 @@ export class ReentryGuard {
     return () => {
       const holder: Holder = { queue, key, isRunning: true };
       // Stryker disable next-line ArrayDeclaration: equivalent, a string in the list never matches a holder's queue.
-      const result = Promise.resolve(this.#holders.run([...(this.#holders.getStore() ?? []), holder], task));
+      const outer = this.#holders.getStore() ?? [];
+      const result = Promise.resolve(this.#holders.run([...outer, holder], task));
       const release = (): void => {
         holder.isRunning = false;
       };
