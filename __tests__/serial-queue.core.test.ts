@@ -1,0 +1,61 @@
+/**
+ * The queue core's WaitExit contract, through TailQueue itself: SerialQueue's
+ * abort layer never calls leave() once a task has started, but any other exit
+ * may, and the core must then refuse and change nothing (FR-1.2, NFR-8).
+ */
+import { TailQueue } from '../lib/queue/tail-queue.js';
+import type { WaitExit } from '../lib/queue/wait-hooks.js';
+import { deferred, drain } from './helpers/common.js';
+
+const silentObserver = { waitBegan: () => ({ end: () => undefined }) };
+
+test('leave() after the task started returns false: the task runs on, its value reaches the caller, the counts stay exact', async () => {
+  const core = new TailQueue<string, unknown>(silentObserver);
+  const head = deferred();
+  void core.run('k', () => head.promise);
+  let leave: (() => boolean) | undefined;
+  const exit: WaitExit = (outcome, leaveFn) => {
+    leave = leaveFn;
+    return outcome as Promise<never>;
+  };
+  const gate = deferred<string>();
+  const waiting = core.run('k', () => gate.promise, exit);
+  head.resolve();
+  await drain();
+  // The waiting run's task has started: its turn has come.
+  expect(core.depth('k')).toBe(1);
+  expect(leave!()).toBe(false);
+  expect(core.depth('k')).toBe(1);
+  expect(core.pending).toBe(1);
+  gate.resolve('value');
+  await expect(waiting).resolves.toBe('value');
+  await drain();
+  expect(core.size).toBe(0);
+  expect(core.pending).toBe(0);
+});
+
+test('leave() before the turn returns true once, then false', async () => {
+  const core = new TailQueue<string, unknown>(silentObserver);
+  const head = deferred();
+  void core.run('k', () => head.promise);
+  let leave: (() => boolean) | undefined;
+  let started = false;
+  void core.run(
+    'k',
+    () => {
+      started = true;
+    },
+    (outcome, leaveFn) => {
+      leave = leaveFn;
+      return outcome as Promise<never>;
+    },
+  );
+  expect(leave!()).toBe(true);
+  expect(leave!()).toBe(false);
+  expect(core.depth('k')).toBe(1);
+  head.resolve();
+  await drain();
+  expect(started).toBe(false);
+  expect(core.size).toBe(0);
+  expect(core.pending).toBe(0);
+});
