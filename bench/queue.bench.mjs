@@ -7,19 +7,21 @@
  * async-mutex (a Map of Mutex per key, `runExclusive`) and the original
  * server's FileMutex (re-implemented in original-file-mutex.mjs).
  *
- * Three more measurements back the queue's choices:
- *   - "queue core, no wait monitor": the core (lib/queue/tail-queue.ts) with
- *     a no-op wait observer, on the contended workloads: what the wait
- *     monitor's exact wait metrics cost there;
+ * More measurements back the queue's own choices, each the queue core
+ * (lib/queue/tail-queue.ts) with a no-op wait observer, as it is and with
+ * one choice undone:
+ *   - "queue core": as it is, on every workload; on the contended ones, the
+ *     gap to the full queue is what the wait monitor's exact wait metrics
+ *     (two clock readings per waiting run) cost;
+ *   - "keys deleted" and "keys deleted, Map": the core with a key index
+ *     (generated beside a copy of the core, see coreWithIndex) that deletes
+ *     a released key and makes a new chain for each run, with string keys
+ *     in a null-prototype dictionary or in a Map, instead of keeping the
+ *     released key's chain idle for reuse (lib/queue/tail-index.ts);
  *   - "deferred start": the real queue with every task wrapped to start one
  *     microtask later, as it would if an idle key's task were chained like a
  *     waiting one instead of starting inside run (uncontended and spread:
- *     every run finds its key idle);
- *   - "index": the core's key index (lib/queue/tail-index.ts), which keeps
- *     a released key's chain idle for the key's next run, against a
- *     null-prototype dictionary and a Map that delete the key and make a new
- *     chain per run, for the core's access pattern: one key taken and
- *     released per run, and 100,000 keys taken and then released.
+ *     every run finds its key idle).
  *
  * Each implementation runs in its own fresh `node --expose-gc` process (this
  * file re-invokes itself with the implementation's name), so nothing one of
@@ -36,8 +38,10 @@
  * Usage: npm run build && node --expose-gc bench/queue.bench.mjs
  */
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const IMPLS = ['bare', 'serial-queue', 'async-mutex', 'async-lock', 'original-file-mutex'];
 const LOCKS = IMPLS.filter((impl) => impl !== 'bare' && impl !== 'serial-queue');
@@ -45,8 +49,10 @@ const LOCKS = IMPLS.filter((impl) => impl !== 'bare' && impl !== 'serial-queue')
 const BIG_YOUNG_GEN = { impl: 'serial-queue', label: 'serial-queue, semi-space 128 MB', flags: ['--max-semi-space-size=128'] };
 /** The queue with one optimisation undone, on the workloads where every run finds its key idle. */
 const DEFERRED_START = 'serial-queue, deferred start';
-/** The queue core alone, its wait observer a no-op: what exact wait metrics (two clock readings per waiting run) cost. */
-const NO_WAIT_METRICS = 'queue core, no wait monitor';
+/** The queue core alone, its wait observer a no-op, and two copies of it whose key index deletes released keys. */
+const CORE = 'queue core';
+const CORE_DELETING = 'queue core, keys deleted';
+const CORE_DELETING_MAP = 'queue core, keys deleted, Map';
 const PASSES = 3;
 const ROUNDS_PER_PASS = 2;
 const SLOW_ROUND_MS = 2_000;
@@ -108,15 +114,12 @@ async function loadImplementation(name) {
         return (key, fn) => lock.acquire(key, fn);
       };
     }
-    case NO_WAIT_METRICS: {
-      const { TailQueue } = await import('../dist/queue/tail-queue.js');
-      const ended = { end() {} };
-      const observer = { waitBegan: () => ended };
-      return () => {
-        const core = new TailQueue(observer);
-        return (key, fn) => core.run(key, fn);
-      };
-    }
+    case CORE:
+      return coreFactory(await import('../dist/queue/tail-queue.js'));
+    case CORE_DELETING:
+      return coreFactory(await coreWithIndex(DELETING_INDEX.replaceAll('USE_MAP', 'false')));
+    case CORE_DELETING_MAP:
+      return coreFactory(await coreWithIndex(DELETING_INDEX.replaceAll('USE_MAP', 'true')));
     case DEFERRED_START: {
       const { SerialQueue } = await import('../dist/index.js');
       const logger = { warn() {}, debug() {} };
@@ -200,87 +203,52 @@ async function measure(name, scenarioNames) {
   process.stdout.write(`${JSON.stringify({ samples, slow })}\n`);
 }
 
-const INDEX_CHURN = 'index: one key taken and released per run';
-const INDEX_MANY = 'index: 100,000 keys taken, then released';
-const INDEX_ROUNDS = 7;
-const KEEP_IDLE = 'TailIndex, keeps idle';
-
-/** A null-prototype dictionary for string keys, others in a Map, that deletes a released key (the core's index before it kept idle chains). */
-class DictionaryIndex {
-  #byString = Object.create(null);
-  #byValue = new Map();
-  get(key) {
-    return typeof key === 'string' ? this.#byString[key] : this.#byValue.get(key);
-  }
-  set(key, value) {
-    if (typeof key === 'string') this.#byString[key] = value;
-    else this.#byValue.set(key, value);
-  }
-  delete(key) {
-    if (typeof key === 'string') delete this.#byString[key];
-    else this.#byValue.delete(key);
-  }
+/** `run(key, task)` on a fresh core per round, its wait observer a no-op. */
+function coreFactory({ TailQueue }) {
+  const ended = { end() {} };
+  const observer = { waitBegan: () => ended };
+  return () => {
+    const core = new TailQueue(observer);
+    return (key, fn) => core.run(key, fn);
+  };
 }
 
 /**
- * Child side of the index rows: each index through its own copy of the loops, so no call site is shared.
- * A take is what a run on an idle key does to the index, a release what its settling does. The deleting
- * indexes make a new chain-sized value per take, as the core did; the real TailIndex revives the idle one.
+ * The key index as it was before released keys kept their chain: a released key is deleted at
+ * once, so every run on an idle key makes a new chain. String keys go to a null-prototype
+ * dictionary, or with USE_MAP to the Map that holds every other key.
  */
-async function measureIndex() {
-  const { TailIndex } = await import('../dist/queue/tail-index.js');
-  const deleting = () => ({
-    churn(index) {
-      for (let i = 0; i < UNCONTENDED_TASKS; i += 1) {
-        if (index.get('k') === undefined) index.set('k', { isIdle: false });
-        index.delete('k');
-      }
-    },
-    many(index) {
-      for (let i = 0; i < SPREAD_KEYS; i += 1) if (index.get(KEYS[i]) === undefined) index.set(KEYS[i], { isIdle: false });
-      for (let i = 0; i < SPREAD_KEYS; i += 1) index.delete(KEYS[i]);
-    },
-  });
-  const take = (index, key) => {
-    const idle = index.get(key);
-    if (idle === undefined) {
-      const value = { isIdle: false };
-      index.add(key, value);
-      return value;
-    }
-    index.revive(idle);
-    return idle;
-  };
-  const keepingIdle = {
-    churn(index) {
-      for (let i = 0; i < UNCONTENDED_TASKS; i += 1) index.release('k', take(index, 'k'));
-    },
-    many(index) {
-      for (let i = 0; i < SPREAD_KEYS; i += 1) take(index, KEYS[i]);
-      for (let i = 0; i < SPREAD_KEYS; i += 1) index.release(KEYS[i], index.get(KEYS[i]));
-    },
-  };
-  const onMap = deleting();
-  const onDictionary = deleting();
-  const cases = [
-    { name: INDEX_CHURN, impl: 'Map', ops: UNCONTENDED_TASKS, run: () => onMap.churn(new Map()) },
-    { name: INDEX_CHURN, impl: 'dictionary', ops: UNCONTENDED_TASKS, run: () => onDictionary.churn(new DictionaryIndex()) },
-    { name: INDEX_CHURN, impl: KEEP_IDLE, ops: UNCONTENDED_TASKS, run: () => keepingIdle.churn(new TailIndex()) },
-    { name: INDEX_MANY, impl: 'Map', ops: SPREAD_KEYS, run: () => onMap.many(new Map()) },
-    { name: INDEX_MANY, impl: 'dictionary', ops: SPREAD_KEYS, run: () => onDictionary.many(new DictionaryIndex()) },
-    { name: INDEX_MANY, impl: KEEP_IDLE, ops: SPREAD_KEYS, run: () => keepingIdle.many(new TailIndex()) },
-  ];
-  const time = (entry) => {
-    globalThis.gc();
-    const started = performance.now();
-    entry.run();
-    return ((performance.now() - started) * 1e6) / entry.ops;
-  };
-  for (let warm = 0; warm < 5; warm += 1) for (const entry of cases) time(entry);
-  const samples = cases.map(() => []);
-  for (let round = 0; round < INDEX_ROUNDS; round += 1) for (const [i, entry] of cases.entries()) samples[i].push(time(entry));
-  const rows = cases.map((entry, i) => ({ name: entry.name, impl: entry.impl, value: median(samples[i]) }));
-  process.stdout.write(`${JSON.stringify({ rows })}\n`);
+const DELETING_INDEX = `
+export const RECLAIM_AFTER = 1024;
+export class TailIndex {
+  #byString = Object.create(null);
+  #byValue = new Map();
+  #live = 0;
+  get size() { return this.#live; }
+  get(key) { return typeof key === 'string' && !USE_MAP ? this.#byString[key] : this.#byValue.get(key); }
+  add(key, value) {
+    if (typeof key === 'string' && !USE_MAP) this.#byString[key] = value;
+    else this.#byValue.set(key, value);
+    this.#live += 1;
+  }
+  revive() { throw new Error('a deleting index never holds an idle chain'); }
+  release(key, value) {
+    value.isIdle = true;
+    this.#live -= 1;
+    if (typeof key === 'string' && !USE_MAP) delete this.#byString[key];
+    else this.#byValue.delete(key);
+  }
+}
+`;
+
+/** Imports a copy of the built core that uses `indexSource` as its tail-index.js; the copy is removed on exit. */
+async function coreWithIndex(indexSource) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssm-bench-core-'));
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  const built = new URL('../dist/queue/', import.meta.url);
+  for (const name of ['tail-queue.js', 'wait-hooks.js']) fs.copyFileSync(new URL(name, built), path.join(dir, name));
+  fs.writeFileSync(path.join(dir, 'tail-index.js'), indexSource);
+  return import(pathToFileURL(path.join(dir, 'tail-queue.js')).href);
 }
 
 function runChild(impl, scenarioNames, flags = []) {
@@ -302,7 +270,9 @@ function orchestrate() {
     ...IMPLS.map((impl) => ({ impl, label: impl, flags: [], scenarios: SCENARIOS.map((s) => s.name) })),
     { ...BIG_YOUNG_GEN, scenarios: [CONTENDED_SMALL, CONTENDED_LARGE] },
     { impl: DEFERRED_START, label: DEFERRED_START, flags: [], scenarios: [UNCONTENDED, SPREAD] },
-    { impl: NO_WAIT_METRICS, label: NO_WAIT_METRICS, flags: [], scenarios: [CONTENDED_SMALL, CONTENDED_LARGE] },
+    { impl: CORE, label: CORE, flags: [], scenarios: SCENARIOS.map((s) => s.name) },
+    { impl: CORE_DELETING, label: CORE_DELETING, flags: [], scenarios: [UNCONTENDED, SPREAD] },
+    { impl: CORE_DELETING_MAP, label: CORE_DELETING_MAP, flags: [], scenarios: [UNCONTENDED, SPREAD] },
   ];
   const samples = Object.fromEntries(runs.map(({ label }) => [label, {}]));
   const slowNotes = [];
@@ -347,14 +317,12 @@ function orchestrate() {
     check('contended 100,000 queued: async-lock / serial-queue', ratios.asyncLockContended, '>= 10', ratios.asyncLockContended >= 10),
   ];
   const gain = (label, scenario) => round(ns(label, scenario) / ns('serial-queue', scenario), 2);
-  const index = runChild('index', []).rows.map((row) => ({ ...row, value: round(row.value), unit: 'ns/op', rounds: INDEX_ROUNDS }));
-  const indexRatio = (name, impl, over) => round(index.find((r) => r.name === name && r.impl === impl).value / index.find((r) => r.name === name && r.impl === over).value, 2);
+  const gain2 = (label, over, scenario) => round(ns(label, scenario) / ns(over, scenario), 2);
   const internalNotes = [
-    `wait monitor (lib/queue/wait-monitor.ts): the queue core with a no-op observer runs ${round(ns(NO_WAIT_METRICS, CONTENDED_SMALL) / ns('async-lock', CONTENDED_SMALL), 2)}x async-lock's time at 1,000 queued (the full queue: ${round(ns('serial-queue', CONTENDED_SMALL) / ns('async-lock', CONTENDED_SMALL), 2)}x); the monitor adds ${round(ns('serial-queue', CONTENDED_SMALL) - ns(NO_WAIT_METRICS, CONTENDED_SMALL))} ns per waiting run, two clock readings for exact wait metrics among them`,
+    `wait monitor (lib/queue/wait-monitor.ts): the queue core with a no-op observer takes ${round(ns(CORE, CONTENDED_SMALL) / ns('async-lock', CONTENDED_SMALL), 2)}x async-lock's time at 1,000 queued, the full queue ${round(ns('serial-queue', CONTENDED_SMALL) / ns('async-lock', CONTENDED_SMALL), 2)}x: the monitor adds ${round(ns('serial-queue', CONTENDED_SMALL) - ns(CORE, CONTENDED_SMALL))} ns per waiting run, two clock readings for exact wait metrics among them`,
+    `key index (lib/queue/tail-index.ts): deleting a released key and making a new chain per run costs the core ${gain2(CORE_DELETING, CORE, UNCONTENDED)}x its time uncontended (${gain2(CORE_DELETING_MAP, CORE, UNCONTENDED)}x with string keys in a Map) and ${gain2(CORE_DELETING, CORE, SPREAD)}x on spread (${gain2(CORE_DELETING_MAP, CORE, SPREAD)}x with a Map)`,
     `synchronous start (lib/queue/tail-queue.ts #start): starting an idle key's task one microtask later instead of inside run costs ${gain(DEFERRED_START, UNCONTENDED)}x uncontended and ${gain(DEFERRED_START, SPREAD)}x spread`,
-    `index, alone (lib/queue/tail-index.ts): for one key taken and released per run, the real TailIndex, which keeps a released key's chain idle for reuse, costs ${indexRatio(INDEX_CHURN, KEEP_IDLE, 'dictionary')}x a null-prototype dictionary that deletes the key and ${indexRatio(INDEX_CHURN, KEEP_IDLE, 'Map')}x a Map (the dictionary alone: ${indexRatio(INDEX_CHURN, 'dictionary', 'Map')}x a Map); for 100,000 keys taken then released, ${indexRatio(INDEX_MANY, KEEP_IDLE, 'dictionary')}x and ${indexRatio(INDEX_MANY, KEEP_IDLE, 'Map')}x`,
   ];
-  rows.push(...index);
   const bigYoungFlat = ns(BIG_YOUNG_GEN.label, CONTENDED_LARGE) / ns(BIG_YOUNG_GEN.label, CONTENDED_SMALL);
   const bareFlat = ns('bare', CONTENDED_LARGE) / ns('bare', CONTENDED_SMALL);
   const notes = [
@@ -371,7 +339,6 @@ function orchestrate() {
   ];
 
   printTable(rows, runs, checks);
-  for (const row of index) process.stderr.write(`${row.name}, ${row.impl}: ${row.value} ns/op\n`);
   process.stdout.write(`${JSON.stringify({ section: 'SerialQueue', rows, checks, notes })}\n`);
 }
 
@@ -395,5 +362,4 @@ function printTable(rows, runs, checks) {
 
 const [impl, scenarioList] = process.argv.slice(2);
 if (impl === undefined) orchestrate();
-else if (impl === 'index') await measureIndex();
 else await measure(impl, scenarioList.split('|'));

@@ -10,7 +10,7 @@
  * rest of an uncontended run's bookkeeping. Released keys are noted, and
  * every RECLAIM_AFTER releases those still idle are deleted in one pass, so
  * idle chains stay bounded (NFR-3) and each release costs O(1). What it buys:
- * bench/queue.bench.mjs ("uncontended" and "index" rows).
+ * bench/queue.bench.mjs (rows "queue core" against "queue core, keys deleted").
  */
 
 /** Releases between two reclaiming passes: the most idle chains the index keeps. */
