@@ -3,6 +3,9 @@
  * pinned as a failing test so the suite stays green while it is open. Each
  * test asserts the promised behaviour; `test.failing` flips once it is fixed.
  */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { SerialQueue } from '../lib/index.js';
 import { deferred, drain, useFakeTimersLeavingNone } from './helpers/queue-harness.js';
 
@@ -107,5 +110,44 @@ describe('review: SerialQueue defects', () => {
     gate.resolve();
     await drain();
     expect(order).toEqual(['w1', 'w2', 'logger']);
+  });
+
+  // DEFECT (abort-exit.ts with tail-queue.ts #wait): the observer runs (and
+  // calls the logger) before the abort listener is added. A signal aborted
+  // in that window (by a logger that cancels on overload, say) is never
+  // heard: the run stays in line and its task runs, though its signal was
+  // aborted while it waited (README: "aborting while the task waits rejects").
+  test.failing('FR-1 abort: a signal aborted during run() while the run must wait rejects it and its task never runs', async () => {
+    const controller = new AbortController();
+    const reason = new Error('overloaded');
+    const logger = { warn: (): void => controller.abort(reason), debug: (): void => undefined };
+    const queue = new SerialQueue({ logger, depthWarningThreshold: 0 });
+    const gate = deferred();
+    void queue.run('k', () => gate.promise);
+    const task = jest.fn(() => 'ran');
+    const run = queue.run('k', task, { signal: controller.signal });
+    run.catch(() => undefined);
+    expect(controller.signal.aborted).toBe(true);
+    gate.resolve();
+    await drain();
+    expect(task).not.toHaveBeenCalled();
+    await expect(run).rejects.toBe(reason);
+  });
+
+  // DEFECT (tail-queue.ts, both paths; NFR-8): the tail attaches a rejection
+  // handler to the very promise the caller gets, so a failing run whose
+  // promise the caller drops (`void queue.run(...)`) is silently swallowed:
+  // no 'unhandledRejection', the process exits 0. A plain async call, and the
+  // rivals async-lock and async-mutex, crash with the error instead (exit 1).
+  test.failing('NFR-8 a failing run whose promise is dropped is reported as an unhandled rejection, as a plain async call is', () => {
+    const dist = pathToFileURL(path.join(__dirname, '..', 'dist', 'index.js')).href;
+    const script = [
+      `import { SerialQueue } from ${JSON.stringify(dist)};`,
+      'const queue = new SerialQueue();',
+      "void queue.run('k', () => Promise.reject(new Error('dropped failure')));",
+    ].join('\n');
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(child.stderr).toContain('dropped failure');
+    expect(child.status).toBe(1);
   });
 });
