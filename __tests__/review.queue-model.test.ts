@@ -10,7 +10,7 @@
 import * as fc from 'fast-check';
 import { SerialQueue } from '../lib/index.js';
 import { RECLAIM_AFTER } from '../lib/queue/tail-index.js';
-import { deferred, drain, useFakeTimersLeavingNone, type Deferred } from './helpers/queue-harness.js';
+import { deferred, drain, track, useFakeTimersLeavingNone, type Deferred } from './helpers/queue-harness.js';
 
 useFakeTimersLeavingNone();
 
@@ -246,6 +246,10 @@ async function replay(steps: readonly Step[]): Promise<void> {
     idles.push(harness.queues[0]!.onIdle(), harness.queues[1]!.onIdle());
     await drain();
     harness.check();
+    // Nothing moves between steps: an onIdle asked now settles iff its queue has nothing running or waiting.
+    const now = harness.queues.map((queue) => track(queue.onIdle()));
+    await drain();
+    expect(now.map((idle) => idle.isSettled)).toEqual(harness.queues.map((queue) => queue.size === 0));
   }
   // Settle everything; every onIdle must then resolve and both queues be empty.
   for (let guard = 0; guard < 200 && harness.runs.some((run) => run.state === 'running' || run.state === 'waiting'); guard += 1) {
