@@ -26,12 +26,32 @@ export function runAbortable<K, T>(
   };
   return core.run(key, start, <R>(outcome: Promise<R | undefined>, leave: () => boolean) => {
     return new Promise<R>((resolve, reject) => {
+      const caller = forward(outcome, { resolve, reject });
       onAbort = (): void => {
-        if (leave()) reject(signal.reason);
+        if (!leave()) return;
+        caller.settle?.reject(signal.reason);
+        caller.settle = undefined;
       };
       fanout.add(signal, onAbort);
-      // After a leave the caller has its rejection; the outcome's later `undefined` is ignored.
-      outcome.then(resolve as (value: R | undefined) => void, reject);
     });
   });
+}
+
+interface Settle<R> {
+  resolve(value: R): void;
+  reject(reason: unknown): void;
+}
+
+/**
+ * Settles the caller with the outcome, until `settle` is dropped. Behind a task that hangs the
+ * outcome stays pending; once the run has left, its reactions then keep only this holder, not the
+ * caller's promise, the signal or its reason (NFR-3). Module-level, so they close over nothing else.
+ */
+function forward<R>(outcome: Promise<R | undefined>, settle: Settle<R>): { settle: Settle<R> | undefined } {
+  const holder: { settle: Settle<R> | undefined } = { settle };
+  outcome.then(
+    (value) => holder.settle?.resolve(value as R),
+    (error: unknown) => holder.settle?.reject(error),
+  );
+  return holder;
 }

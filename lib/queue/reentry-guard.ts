@@ -42,7 +42,14 @@ export class ReentryGuard {
       const holder: Holder = { queue, key, isRunning: true };
       // Stryker disable next-line ArrayDeclaration: equivalent, a string in the list never matches a holder's queue.
       const outer = this.#holders.getStore() ?? [];
-      const result = Promise.resolve(this.#holders.run([...outer, holder], task));
+      let result: Promise<T>;
+      try {
+        result = Promise.resolve(this.#holders.run([...outer, holder], task));
+      } catch (error) {
+        // A task that throws synchronously has ended too: work it scheduled must not find the key held.
+        holder.isRunning = false;
+        throw error;
+      }
       const release = (): void => {
         holder.isRunning = false;
       };

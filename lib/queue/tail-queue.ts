@@ -2,12 +2,14 @@
  * The queue core: one tail promise per key. A run on an idle key starts its
  * task at once; a run on a busy key chains behind the key's tail. Each tail
  * swallows its task's outcome, so a failure never poisons the chain, and the
- * key is released once its newest tail settles (identity check). Waiting
+ * key is released once no run on it is running or waiting (depth 0). Waiting
  * concerns reach the core through the hooks of wait-hooks.ts, used only when
  * a run has to wait: the observer (warnings, metrics) and a per-run exit (abort).
  */
 import { TailIndex, type IndexSlot } from './tail-index.js';
-import type { WaitExit, WaitObserver, WaitingLine } from './wait-hooks.js';
+import type { WaitEnd, WaitExit, WaitObserver, WaitingLine } from './wait-hooks.js';
+
+type Turn = 'waiting' | 'started' | 'left';
 
 class TailChain<S> implements WaitingLine<S>, IndexSlot {
   /** Settles, never rejects, once the newest task is done; undefined while the first task starts. */
@@ -68,48 +70,56 @@ export class TailQueue<K, S> {
     else this.#chains.revive(chain);
     chain.depth = 1;
     const result = invoke(task);
-    const finish = (): void => this.#settle(key, chain, tail, true);
+    // The caller's promise is derived before the tail: it settles first, and a failure the caller
+    // drops stays an unhandled rejection (the tail's handler marks `result` handled, not this one).
+    const caller = result.then();
+    const finish = (): void => this.#settle(key, chain, true);
     const tail = result.then(finish, finish);
     chain.head = tail;
     // A run made from inside the task's synchronous start queued behind `head` and stays the tail.
     chain.tail ??= tail;
-    return result;
+    return caller;
   }
 
   /** Busy key: the one waiting path, with or without an exit. */
   #wait<T>(key: K, chain: TailChain<S>, task: () => T | PromiseLike<T>, exit: WaitExit | undefined): Promise<T> {
     chain.depth += 1;
-    const wait = this.#observer.waitBegan(key, chain);
-    let turn: 'waiting' | 'started' | 'left' = 'waiting';
+    let turn: Turn = 'waiting';
+    let wait: WaitEnd | undefined = undefined;
+    // Dropped when the run leaves: the link it keeps in the chain then holds nothing of the caller's (NFR-3).
+    let job: typeof task | undefined = task;
     // Inside the head's synchronous start there is no tail yet: wait for the head's.
     const previous = chain.tail ?? Promise.resolve().then(() => chain.head);
     // Registered now, so the task runs in the caller's async context (AsyncLocalStorage).
     const outcome = previous.then(() => {
       if (turn === 'left') return undefined;
-      // Stryker disable next-line StringLiteral: equivalent, any value but 'waiting' and 'left' acts the same.
       turn = 'started';
-      wait.end(true);
-      return invoke(task);
+      wait?.end(true);
+      return invoke(job!);
     });
-    // The exit registers on the outcome before the tail does: the caller settles before the key is handed on.
-    const result = exit === undefined ? (outcome as Promise<T>) : exit(outcome, () => {
+    // The caller's promise (or the exit's) is derived before the tail: it settles before the key is handed on.
+    const result = exit === undefined ? (outcome.then() as Promise<T>) : exit(outcome, () => {
       if (turn !== 'waiting') return false;
       turn = 'left';
+      job = undefined;
       this.#uncount(chain);
-      wait.end(false);
+      wait?.end(false); // undefined while the observer is being told of this wait: ended just below
       return true;
     });
     // The tail swallows the outcome (the caller still gets it), so a failure never poisons the chain.
-    const finish = (): void => this.#settle(key, chain, tail, turn !== 'left');
-    const tail = outcome.then(finish, finish);
-    chain.tail = tail;
+    const finish = (): void => this.#settle(key, chain, turn !== 'left');
+    chain.tail = outcome.then(finish, finish);
+    // Told once the run holds its place: a run the observer makes (a logger on this key) queues behind it.
+    wait = this.#observer.waitBegan(key, chain);
+    if ((turn as Turn) === 'left') wait.end(false);
     return result;
   }
 
-  /** A task's tail has settled: uncount its run (unless it left) and release the key if it was the newest. */
-  #settle(key: K, chain: TailChain<S>, tail: Promise<void>, isCounted: boolean): void {
+  /** A task's tail has settled: uncount its run (unless it left) and release the key once no run counts. */
+  #settle(key: K, chain: TailChain<S>, isCounted: boolean): void {
     if (isCounted) this.#uncount(chain);
-    if (chain.tail !== tail) return; // identity check: a newer task is the tail now
+    // Runs still behind this tail that left never start: they do not hold the key.
+    if (chain.depth > 0 || chain.isIdle) return;
     chain.tail = chain.head = chain.watch = undefined;
     this.#chains.release(key, chain);
     if (this.#chains.size === 0 && this.#idle !== undefined) {

@@ -1,6 +1,5 @@
 /**
- * Adversarial review of the queue core (branch perf): two SerialQueue
- * instances (one with detectReentry) driven by random schedules over awkward
+ * Two SerialQueue instances (one with detectReentry) driven by random schedules over awkward
  * keys (NaN, 0/-0, "__proto__", "constructor", objects) with bursts of fresh
  * keys that push the index across its reclaiming pass (RECLAIM_AFTER), checked
  * after every step against a plain sequential model: start order per key,
@@ -264,7 +263,7 @@ async function replay(steps: readonly Step[]): Promise<void> {
   expect([harness.queues[0]!.size, harness.queues[1]!.size, harness.queues[0]!.metrics().pending, harness.queues[1]!.metrics().pending]).toEqual([0, 0, 0, 0]);
 }
 
-describe('review: two queues against a sequential model (FR-1, FR-2, FR-4.1, NFR-3)', () => {
+describe('two queues against a sequential model (FR-1, FR-2, FR-4.1, NFR-3)', () => {
   test('random schedules over NaN, 0/-0, "__proto__", "constructor", object keys and reclaiming bursts agree with the model', async () => {
     await fc.assert(fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 40 }), replay), { numRuns: 100 });
   });

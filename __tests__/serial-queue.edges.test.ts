@@ -1,5 +1,5 @@
 /**
- * Adversarial review of the queue core (branch perf): edges that held.
+ * Edges of the queue core that an adversarial review tried and that held.
  * Thenables of every shape, nested runs from inside a task's synchronous
  * start (on the head and on a revived chain), re-entry across two detecting
  * queues and awkward keys. Each would fail if the promised behaviour broke.
@@ -16,7 +16,7 @@ async function outcome(promise: Promise<unknown>): Promise<readonly [string, unk
   );
 }
 
-describe('review: thenables (FR-1, NFR-8)', () => {
+describe('thenables (FR-1, NFR-8)', () => {
   test('odd thenables give the caller their own outcome and never poison the chain', async () => {
     const queue = new SerialQueue();
     const boom = new Error('then getter');
@@ -61,7 +61,7 @@ describe('review: thenables (FR-1, NFR-8)', () => {
   });
 });
 
-describe('review: nested runs from inside a synchronous start (FR-1)', () => {
+describe('nested runs from inside a synchronous start (FR-1)', () => {
   test('several runs made inside the head\'s start, one aborted there, run in call order after it; counters exact at each point', async () => {
     const queue = new SerialQueue();
     const controller = new AbortController();
@@ -110,7 +110,7 @@ describe('review: nested runs from inside a synchronous start (FR-1)', () => {
   });
 });
 
-describe('review: re-entry across two detecting queues (FR-2, detectReentry)', () => {
+describe('re-entry across two detecting queues (FR-2, detectReentry)', () => {
   test('holding a key in one queue never refuses it in the other; holding it through the other still refuses it', async () => {
     const first = new SerialQueue<unknown>({ detectReentry: true });
     const second = new SerialQueue<unknown>({ detectReentry: true });

@@ -1,16 +1,16 @@
 /**
- * Adversarial review of the queue core (branch perf), NFR-3: released keys
+ * NFR-3: released keys
  * keep an idle chain until the next reclaiming pass, so the queue may keep at
  * most RECLAIM_AFTER object keys alive once everything has settled, never
  * more, whatever the number of keys run. Measured in a child process
- * (`node --expose-gc`, fixtures/review-queue-keys.mjs) on the BUILT dist/.
+ * (`node --expose-gc`, fixtures/queue-keys-heap.mjs) on the BUILT dist/.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RECLAIM_AFTER } from '../lib/queue/tail-index.js';
 
-const FIXTURE = path.join(__dirname, 'fixtures', 'review-queue-keys.mjs');
+const FIXTURE = path.join(__dirname, 'fixtures', 'queue-keys-heap.mjs');
 const DIST = path.join(__dirname, '..', 'dist', 'index.js');
 
 function probe(keys: number, withAborts: boolean): { keys: number; alive: number; size: number; pending: number } {
@@ -25,7 +25,7 @@ beforeAll(() => {
   if (!fs.existsSync(DIST)) throw new Error(`${DIST} is missing: run \`npm run build\` first (npm test does)`);
 });
 
-describe('review: object keys are not kept alive beyond the reclaim bound (NFR-3)', () => {
+describe('object keys are not kept alive beyond the reclaim bound (NFR-3)', () => {
   test('after 50,000 object keys, half contended, at most RECLAIM_AFTER stay reachable and none is live', () => {
     const report = probe(50_000, false);
     expect(report).toMatchObject({ keys: 50_000, size: 0, pending: 0 });

@@ -1,6 +1,5 @@
 /**
- * Adversarial review of the queue core (branch perf): a released key keeps
- * its chain, idle, and its next run revives it. Nothing of the old episode
+ * A released key keeps its chain, idle, and its next run revives it. Nothing of the old episode
  * (wait-warning timer, once-per-episode flags, waiters, depth) may leak into
  * the revived one, whether it is revived at once, from inside a task's
  * synchronous start, or after the reclaiming pass has dropped it.
@@ -17,7 +16,7 @@ async function churn(queue: SerialQueue<unknown>, prefix: string): Promise<void>
   await drain();
 }
 
-describe('review: episodes around the revival of an idle chain (FR-1.4, NFR-2)', () => {
+describe('episodes around the revival of an idle chain (FR-1.4, NFR-2)', () => {
   test('an old episode\'s unfired wait timer does not fire into the revived chain: the new waiter is timed from its own start', async () => {
     const logger = recordingLogger();
     const queue = new SerialQueue({ logger });
