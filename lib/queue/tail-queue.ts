@@ -19,8 +19,10 @@ class TailChain<S> implements WaitingLine<S>, IndexSlot {
   /** Tasks running or waiting; a run that left no longer counts. */
   depth = 0;
   watch: S | undefined = undefined;
-  /** Set by the index when the newest tail settles: the key is released, its next run reuses this chain. */
+  /** Set by the index when no run counts any more: the key is released, its next run reuses this chain. */
   isIdle = false;
+  /** Settles the head's run; one per chain, so an uncontended run makes no closure. */
+  settleHead: () => void = () => undefined;
 
   get waiting(): number {
     return Math.max(0, this.depth - 1);
@@ -65,20 +67,26 @@ export class TailQueue<K, S> {
 
   /** Idle key: the task starts inside `run` (what that buys: bench/queue.bench.mjs, "deferred start"). */
   #start<T>(key: K, idle: TailChain<S> | undefined, task: () => T | PromiseLike<T>): Promise<T> {
-    const chain = idle ?? new TailChain<S>();
-    if (idle === undefined) this.#chains.add(key, chain);
-    else this.#chains.revive(chain);
+    const chain = idle ?? this.#newChain(key);
+    if (idle !== undefined) this.#chains.revive(chain);
     chain.depth = 1;
     const result = invoke(task);
     // The caller's promise is derived before the tail: it settles first, and a failure the caller
     // drops stays an unhandled rejection (the tail's handler marks `result` handled, not this one).
     const caller = result.then();
-    const finish = (): void => this.#settle(key, chain, true);
-    const tail = result.then(finish, finish);
+    const tail = result.then(chain.settleHead, chain.settleHead);
     chain.head = tail;
     // A run made from inside the task's synchronous start queued behind `head` and stays the tail.
     chain.tail ??= tail;
     return caller;
+  }
+
+  #newChain(key: K): TailChain<S> {
+    const chain = new TailChain<S>();
+    // The head's settle callback, made once per chain and reused each time it is revived.
+    chain.settleHead = () => this.#settle(key, chain, true);
+    this.#chains.add(key, chain);
+    return chain;
   }
 
   /** Busy key: the one waiting path, with or without an exit. */
