@@ -45,6 +45,28 @@ describe('SaveCoalescer: at most one save runs and one waits (issue 4, behaviour
     expect(saves.isSaving).toBe(false);
   });
 
+  test('FR-4: isSaving holds from a save\'s start until the last queued save settles, also between the running save\'s end and the waiting one\'s start', async () => {
+    const { saves, writes, change } = harness();
+    expect(saves.isSaving).toBe(false);
+    change();
+    const first = saves.save();
+    // Running, nothing waiting.
+    expect(saves.isSaving).toBe(true);
+    change();
+    const second = saves.save();
+    // Registered after the waiting save's own reaction to `first`: runs once the running save
+    // has ended and before the waiting one starts, when only the waiting save is left.
+    const between = first.then(() => saves.isSaving);
+    writes[0]!.done.resolve();
+    await expect(between).resolves.toBe(true);
+    await drain();
+    expect(writes).toHaveLength(2);
+    expect(saves.isSaving).toBe(true);
+    writes[1]!.done.resolve();
+    await second;
+    expect(saves.isSaving).toBe(false);
+  });
+
   test('a save with nothing new to write resolves without writing', async () => {
     const { saves, writes, change } = harness();
     await saves.save();

@@ -85,7 +85,9 @@ export class SaveCoalescer {
         this.#savedChanges = target;
       })
       .finally(() => {
-        if (this.#running === running) this.#running = undefined;
+        // No save starts while this one runs: a later save waits for this whole promise, this
+        // callback included, so the running save is still this one.
+        this.#running = undefined;
       });
     this.#running = running;
     return running;
