@@ -13,6 +13,9 @@ const STORE_SUITES = [
   'shutdown',
   'reliability.{faults,bad-files}',
   'writers.scenarios',
+  // The stores' option handling (debounce delays past the timer limit) and the original's usage patterns.
+  'options',
+  'compat.stores',
 ];
 
 /** Each scope: the files it mutates and the suites (__tests__/<name>.test.ts globs) that run against them. */
