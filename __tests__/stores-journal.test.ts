@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { PersistentSessionStore, type UserSession } from '../lib/stores/session-store.js';
-import { createService, makeTempDir, readStoreFile, recordingStoreLogger, removeTempDir } from './helpers/store-harness.js';
+import { nodeFileSystem } from '../lib/files/fs-seam.js';
+import { createService, fsError, makeTempDir, readStoreFile, recordingStoreLogger, removeTempDir, settleBackgroundSaves } from './helpers/store-harness.js';
 
 let dir: string;
 let service: EncryptionService;
@@ -128,6 +129,48 @@ describe('checkpoints and close (issue 15 items 2 and 3)', () => {
     }
     await service.waitForPendingWrites();
     expect((await snapshotIds()).length).toBeGreaterThan(ids.length);
+    expect(fs.statSync(journal()).size).toBeLessThan(fs.statSync(file()).size);
+    expect(await loadedIds(all)).toEqual(sorted(all));
+  });
+
+  test('NFR-8, NFR-4: a failed checkpoint is logged with its code (no record), loses nothing, and a later save retries it', async () => {
+    // chmod is called only when a whole file is written (a snapshot, a new journal, a checkpoint's temp), never by an append.
+    let chmodFails = false;
+    service = await createService(dir, {
+      fileSystem: {
+        chmod: async (handle, mode) => {
+          if (chmodFails) throw fsError('EIO', 'chmod');
+          await nodeFileSystem.chmod(handle, mode);
+        },
+      },
+    });
+    const logger = recordingStoreLogger();
+    const { store, ids } = await bigStore(logger);
+    const all = [...ids];
+    const round = async (name: string): Promise<void> => {
+      for (let index = 0; index < 100; index += 1) all.push(store.createSession(`${name}-${index}`).sessionId);
+      await store.flush();
+      await settleBackgroundSaves(service);
+    };
+    // The first save past the threshold creates the journal (a whole file); the later ones append.
+    await round('first');
+    expect(fs.existsSync(journal())).toBe(true);
+    chmodFails = true;
+    for (let index = 0; logger.entries.length === 0 && index < 32; index += 1) await round(`r${index}`);
+    expect(logger.entries).toEqual([
+      {
+        level: 'error',
+        fields: expect.objectContaining({ store: 'sessions', filePath: file(), code: 'EIO' }),
+        message: 'checkpoint of the store journal failed; the journal keeps every change and the next save retries',
+      },
+    ]);
+    expect(logger.text()).not.toContain(all[0]);
+    const journalAfterFailure = fs.statSync(journal()).size;
+    expect(journalAfterFailure).toBeGreaterThan(fs.statSync(file()).size);
+    expect(await loadedIds(all)).toEqual(sorted(all));
+    chmodFails = false;
+    await round('healed');
+    expect(logger.entries).toHaveLength(1);
     expect(fs.statSync(journal()).size).toBeLessThan(fs.statSync(file()).size);
     expect(await loadedIds(all)).toEqual(sorted(all));
   });

@@ -76,7 +76,8 @@ export class StorePersistence<T> {
    * result once that is on disk (a read-check-write transaction).
    */
   transaction<R>(fn: () => R): Promise<R> {
-    return this.#run(() => this.#engine.locked(fn));
+    // locked() is async: whatever it or `fn` throws arrives as a rejection.
+    return this.#engine.locked(fn);
   }
 
   /** Reads the file under its locks into the map (pending local changes stay on top); bad files are handled as the engine says. */
@@ -98,11 +99,6 @@ export class StorePersistence<T> {
     await this.#engine.locked(async () => {
       if (this.#engine.sync.snapshotId === undefined) await this.#engine.fold();
     });
-  }
-
-  /** The absolute file path, fixed at construction. */
-  get filePath(): string {
-    return this.#filePath;
   }
 
   /** Whether `close()` has begun. */
@@ -142,14 +138,6 @@ export class StorePersistence<T> {
   /** Reports a save nobody awaits; the error's code and message only, never a record. */
   reportFailedSave(error: unknown, message: string): void {
     safeLog(this.#logger, 'error', { store: this.#spec.name, filePath: this.#filePath, ...describeError(error) }, message);
-  }
-
-  #run<R>(start: () => Promise<R>): Promise<R> {
-    try {
-      return start();
-    } catch (error) {
-      return Promise.reject(error);
-    }
   }
 
   #maybeCheckpoint(): void {
