@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { PersistentSessionStore, type UserSession } from '../lib/stores/session-store.js';
+import { internalsOf } from '../lib/encryption/service-internals.js';
 import { nodeFileSystem } from '../lib/files/fs-seam.js';
 import { createService, fsError, makeTempDir, readStoreFile, recordingStoreLogger, removeTempDir, settleBackgroundSaves } from './helpers/store-harness.js';
 
@@ -95,6 +96,58 @@ describe('appends (issue 15 item 1)', () => {
     ]);
     const copy = fs.readdirSync(dir).find((name) => name.startsWith('oauth_sessions.enc.journal.corrupt-'));
     expect(fs.readFileSync(path.join(dir, copy!)).equals(damaged)).toBe(true);
+  });
+
+  test('authentic lines that are not entries (not JSON, not an object, a bad change or checkpoint) are dropped and counted, by a writer catching up and by a load', async () => {
+    const logger = recordingStoreLogger();
+    const { store, ids } = await bigStore(logger);
+    const [first, second] = [store.createSession('first').sessionId, store.createSession('second').sessionId];
+    await store.flush();
+    const codec = internalsOf(service).activeCodec();
+    const bad = ['{"put": [', 'null', '[1, 2]', '{"put": {}, "del": []}', '{"put": []}', '{"put": [], "del": [7]}', '{"checkpoint": {"snapshot": 1, "covers": 0}}', '{"checkpoint": {"snapshot": "x", "covers": 1.5}}'];
+    /** The bad lines, then a good one deleting `id`: lines failing with good ones after them are corruption, not a torn tail. */
+    const appendBadLinesThenDelete = (id: string): void =>
+      fs.appendFileSync(journal(), [...bad, JSON.stringify({ put: [], del: [id] })].map((plaintext) => `${codec.sealLine(plaintext)}\n`).join(''), 'latin1');
+    const dropped = { level: 'warn', fields: expect.objectContaining({ droppedLines: bad.length, droppedRecords: 0 }), message: expect.any(String) };
+    // The writer reads the new lines as a tail under its lock, before its own save.
+    appendBadLinesThenDelete(first);
+    const added = store.createSession('added').sessionId;
+    await store.flush();
+    expect(logger.entries).toEqual([dropped]);
+    expect(await loadedIds([...ids, first, second, added])).toEqual(sorted([...ids, second, added]));
+    // A load reads them with the whole journal.
+    await store.flush();
+    const more = store.createSession('more').sessionId;
+    await store.flush();
+    appendBadLinesThenDelete(second);
+    const restart = recordingStoreLogger();
+    expect(await loadedIds([...ids, second, added, more], restart)).toEqual(sorted([...ids, added, more]));
+    expect(restart.entries).toEqual([dropped]);
+  });
+
+  test('NFR-8: a failed append rejects the flush with its code and keeps the change unsaved; the next flush writes it', async () => {
+    let appendFails = false;
+    service = await createService(dir, {
+      fileSystem: {
+        write: async (handle, data) => {
+          if (appendFails) throw fsError('ENOSPC', 'write');
+          await nodeFileSystem.write(handle, data);
+        },
+      },
+    });
+    const { store, ids } = await bigStore();
+    const first = store.createSession('first').sessionId;
+    await store.flush();
+    const journalBefore = fs.readFileSync(journal());
+    appendFails = true;
+    const lost = store.createSession('not-yet').sessionId;
+    await expect(store.flush()).rejects.toMatchObject({ code: 'ENOSPC' });
+    expect(store.hasUnsavedChanges()).toBe(true);
+    expect(fs.readFileSync(journal()).equals(journalBefore)).toBe(true);
+    appendFails = false;
+    await store.flush();
+    expect(store.hasUnsavedChanges()).toBe(false);
+    expect(await loadedIds([...ids, first, lost])).toEqual(sorted([...ids, first, lost]));
   });
 
   test('a journal whose snapshot was rewritten by someone else (the original server) is stale: moved aside and ignored', async () => {

@@ -54,10 +54,6 @@ export class StoreSync<T> {
     return this.#journal;
   }
 
-  get hasRead(): boolean {
-    return this.#hasRead;
-  }
-
   /** Whether neither file changed since this instance last read or wrote them. */
   isCurrent(): boolean {
     if (!this.#hasRead || !this.#isSnapshotUnchanged()) return false;
