@@ -1,0 +1,90 @@
+/**
+ * What a lookup reads to catch up with its file (issue 9 item 3, issue 15):
+ * nothing when neither file changed, only the journal's new lines after
+ * another instance appended, and a journal it cannot use only once. Counted
+ * as the files the store opens (the store reads through 'fs' directly, so a
+ * spy on fs.openSync sees every read), never timed.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { PersistentSessionStore } from '../lib/stores/session-store.js';
+import { createService, makeTempDir, recordingStoreLogger, removeTempDir } from './helpers/store-harness.js';
+
+let dir: string;
+const file = (): string => path.join(dir, 'oauth_sessions.enc');
+const journal = (): string => `${file()}.journal`;
+const BIG = { maxSessions: 1_000_000 };
+
+beforeEach(() => {
+  dir = makeTempDir();
+});
+afterEach(() => {
+  jest.restoreAllMocks();
+  removeTempDir(dir);
+});
+
+/** Which of the store's two files were opened while `lookup` ran. */
+function filesOpenedBy(lookup: () => void): string[] {
+  const openSync = jest.spyOn(fs, 'openSync');
+  try {
+    lookup();
+    return openSync.mock.calls.map(([opened]) => String(opened)).filter((opened) => opened === file() || opened === journal());
+  } finally {
+    openSync.mockRestore();
+  }
+}
+
+/**
+ * Writer A with a journal beside a large snapshot, and reader B loaded from
+ * them. The snapshot's mtime is set well in the past, so its stamp is
+ * trusted without reading its id (see STAMP_DOUBT_MS).
+ */
+async function writerAndReader(): Promise<{ a: PersistentSessionStore; b: PersistentSessionStore; ids: string[] }> {
+  const a = new PersistentSessionStore(await createService(dir), file(), { ...BIG, logger: recordingStoreLogger() });
+  const ids = Array.from({ length: 400 }, (_, index) => a.createSession(`user-${index}`).sessionId);
+  await a.flush();
+  ids.push(a.createSession('in-the-journal').sessionId);
+  await a.flush();
+  expect(fs.existsSync(journal())).toBe(true);
+  const past = Date.now() / 1000 - 60;
+  fs.utimesSync(file(), past, past);
+  const b = new PersistentSessionStore(await createService(dir), file(), { ...BIG, logger: recordingStoreLogger() });
+  await b.loadFromStorage();
+  return { a, b, ids };
+}
+
+describe('a lookup reads only what changed (issue 9 item 3, issue 15 item 1, FR-3)', () => {
+  test('nothing changed: no file is opened; another instance appended: only the journal is read, and the new session is seen', async () => {
+    const { a, b, ids } = await writerAndReader();
+    expect(filesOpenedBy(() => expect(b.getSession(ids[0]!)).not.toBeNull())).toEqual([]);
+    const added = a.createSession('added').sessionId;
+    await a.flush();
+    expect(filesOpenedBy(() => expect(b.getSession(added)).not.toBeNull())).toEqual([journal()]);
+    expect(filesOpenedBy(() => expect(b.getSession(added)).not.toBeNull())).toEqual([]);
+    // A deletion appended by A reaches B the same way.
+    a.deleteSession(added);
+    await a.flush();
+    expect(filesOpenedBy(() => expect(b.getSession(added)).toBeNull())).toEqual([journal()]);
+  });
+
+  test('a journal that cannot be used is read once, then ignored until it changes; its lines are not applied', async () => {
+    const { b, ids } = await writerAndReader();
+    fs.writeFileSync(journal(), 'not a journal\n');
+    const journalOnly = ids[ids.length - 1]!;
+    // The tail read finds the journal replaced, then the whole store is read again.
+    expect(filesOpenedBy(() => expect(b.getSession(journalOnly)).toBeNull())).toEqual([journal(), journal(), file()]);
+    expect(filesOpenedBy(() => expect(b.getSession(ids[0]!)).not.toBeNull())).toEqual([]);
+  });
+
+  test('an unreadable snapshot is left to the next locked operation: a lookup keeps serving what it has, the next save moves the file aside', async () => {
+    const { b, ids } = await writerAndReader();
+    fs.rmSync(journal());
+    fs.writeFileSync(file(), 'not a store file');
+    expect(b.getSession(ids[0]!)).not.toBeNull();
+    const logger = recordingStoreLogger();
+    const c = new PersistentSessionStore(await createService(dir), file(), { ...BIG, logger });
+    await c.loadFromStorage();
+    expect(c.getSession(ids[0]!)).toBeNull();
+    expect(logger.entries).toEqual([{ level: 'warn', fields: expect.objectContaining({ filePath: file() }), message: expect.stringContaining('moved aside') }]);
+  });
+});
