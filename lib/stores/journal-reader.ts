@@ -102,9 +102,12 @@ export function readJournalFile(fd: number): JournalFile {
   };
 }
 
-/** What catching up in a journal found. */
+/**
+ * What catching up in a journal found. No "unchanged" case: the caller reads
+ * only a journal whose stamp changed, and one that changed back in between
+ * costs a header read and an empty scan.
+ */
 export type TailRead<T> =
-  | { readonly kind: 'unchanged' }
   | { readonly kind: 'replaced' }
   | { readonly kind: 'grown'; readonly cursor: JournalCursor; readonly scan: JournalScan<T> };
 
@@ -120,7 +123,6 @@ export function readJournalTail<T>(journalPath: string, cursor: JournalCursor, s
   try {
     const stats = fs.fstatSync(fd);
     if (stats.ino !== cursor.stamp.ino || stats.size < cursor.offset) return { kind: 'replaced' };
-    if (stats.size === cursor.stamp.size && stats.mtimeMs === cursor.stamp.mtimeMs) return { kind: 'unchanged' };
     // An inode can be reused by a newer journal: its header (random salt or base) tells them apart.
     const headerBytes = Buffer.allocUnsafe(cursor.headerLine.length + 1);
     readFully(fd, headerBytes, 0);

@@ -66,7 +66,6 @@ export class StoreSync<T> {
     if (this.isCurrent()) return { kind: 'current' };
     if (this.#hasRead && this.#journal !== undefined && this.#isSnapshotUnchanged()) {
       const tail = readJournalTail(this.journalPath, this.#journal, this.#spec, codecOf);
-      if (tail.kind === 'unchanged') return { kind: 'current' };
       if (tail.kind === 'grown') {
         applyChanges(this.records, tail.scan.changes, this.#spec, new Set(this.pending.keys()));
         this.#journal = tail.cursor;
