@@ -7,8 +7,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { EncryptionService } from '../lib/encryption/encryption-service.js';
+import { PersistentRefreshTokenStore } from '../lib/stores/refresh-token-store.js';
 import { PersistentSessionStore } from '../lib/stores/session-store.js';
-import { createService, makeTempDir, recordingStoreLogger, removeTempDir } from './helpers/store-harness.js';
+import { createService, makeTempDir, recordingStoreLogger, removeTempDir, TEST_KEY } from './helpers/store-harness.js';
 
 let dir: string;
 const file = (): string => path.join(dir, 'oauth_sessions.enc');
@@ -43,11 +45,12 @@ async function writerAndReader(): Promise<{ a: PersistentSessionStore; b: Persis
   const a = new PersistentSessionStore(await createService(dir), file(), { ...BIG, logger: recordingStoreLogger() });
   const ids = Array.from({ length: 400 }, (_, index) => a.createSession(`user-${index}`).sessionId);
   await a.flush();
+  const past = Date.now() / 1000 - 60;
+  fs.utimesSync(file(), past, past);
+  // A's next save reloads the snapshot (its stamp changed), then writes the journal itself.
   ids.push(a.createSession('in-the-journal').sessionId);
   await a.flush();
   expect(fs.existsSync(journal())).toBe(true);
-  const past = Date.now() / 1000 - 60;
-  fs.utimesSync(file(), past, past);
   const b = new PersistentSessionStore(await createService(dir), file(), { ...BIG, logger: recordingStoreLogger() });
   await b.loadFromStorage();
   return { a, b, ids };
@@ -65,6 +68,22 @@ describe('a lookup reads only what changed (issue 9 item 3, issue 15 item 1, FR-
     a.deleteSession(added);
     await a.flush();
     expect(filesOpenedBy(() => expect(b.getSession(added)).toBeNull())).toEqual([journal()]);
+    // A knows its own appends; B's append reaches A through the journal A created.
+    expect(filesOpenedBy(() => expect(a.getSession(added)).toBeNull())).toEqual([]);
+    const fromB = b.createSession('from-b').sessionId;
+    await b.flush();
+    expect(filesOpenedBy(() => expect(a.getSession(fromB)).not.toBeNull())).toEqual([journal()]);
+  });
+
+  test('a store whose service is not initialised yet serves what it holds and reads no file', async () => {
+    const { ids } = await writerAndReader();
+    const early = new PersistentSessionStore(new EncryptionService({ encryptionKey: TEST_KEY, keyStoragePath: path.join(dir, 'key') }), file(), BIG);
+    expect(filesOpenedBy(() => expect(early.getSession(ids[0]!)).toBeNull())).toEqual([]);
+    const tokensFile = path.join(dir, 'tokens.enc');
+    const tokens = new PersistentRefreshTokenStore({ expirySeconds: 3600 }, new EncryptionService({ encryptionKey: TEST_KEY, keyStoragePath: path.join(dir, 'key') }), tokensFile);
+    const openSync = jest.spyOn(fs, 'openSync');
+    await expect(tokens.validateToken('no-such-token', 'c')).resolves.toMatchObject({ valid: false });
+    expect(openSync.mock.calls.map(([opened]) => String(opened)).filter((opened) => opened.startsWith(tokensFile))).toEqual([]);
   });
 
   test('a journal that cannot be used is read once, then ignored until it changes; its lines are not applied', async () => {

@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { EncryptionService } from '../lib/encryption/encryption-service.js';
+import { internalsOf } from '../lib/encryption/service-internals.js';
 import { nodeFileSystem, type FileHandle } from '../lib/files/fs-seam.js';
 import { CHECKPOINT_MIN_BYTES } from '../lib/stores/checkpoint.js';
 import { PersistentSessionStore } from '../lib/stores/session-store.js';
@@ -127,6 +128,14 @@ describe('a checkpoint cut short loses nothing (issue 15 item 2, FR-1, NFR-8)', 
   });
 
   test('close() whose journal removal fails: the new snapshot holds everything and the marker makes the old journal live, not stale', async () => {
+    // The journal is written by another service (another salt): the closing store writes the marker under the journal's salt.
+    const writer = new PersistentSessionStore(await createService(dir), file(), { ...BIG, logger: recordingStoreLogger() });
+    const ids = Array.from({ length: 400 }, (_, index) => writer.createSession(`user-${index}`).sessionId);
+    await writer.flush();
+    for (let round = 0; round < 2; round += 1) {
+      ids.push(writer.createSession(`round-${round}`).sessionId);
+      await writer.flush();
+    }
     let unlinkFails = false;
     service = await createService(dir, {
       fileSystem: {
@@ -137,13 +146,9 @@ describe('a checkpoint cut short loses nothing (issue 15 item 2, FR-1, NFR-8)', 
       },
     });
     const store = new PersistentSessionStore(service, file(), { ...BIG, logger: recordingStoreLogger() });
-    const ids = Array.from({ length: 400 }, (_, index) => store.createSession(`user-${index}`).sessionId);
-    await store.flush();
-    for (let round = 0; round < 2; round += 1) {
-      ids.push(store.createSession(`round-${round}`).sessionId);
-      await store.flush();
-    }
+    await store.loadFromStorage();
     const base = journalLines()[0];
+    expect(base!.split(' ')[2]).not.toBe(internalsOf(service).activeCodec().saltHex);
     unlinkFails = true;
     await expect(store.close()).rejects.toMatchObject({ code: 'EIO' });
     expect(journalLines()[0]).toBe(base);
