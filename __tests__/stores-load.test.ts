@@ -160,6 +160,23 @@ describe('moving a bad file aside', () => {
   });
 });
 
+describe('temp files crashed writers left behind (issue 10, NFR-6)', () => {
+  test('a store\'s first locked operation sweeps an old temp file of its naming beside its file, and keeps a young one', async () => {
+    const file = path.join(dir, 'oauth_sessions.enc');
+    // A pid no process has (above Linux's pid_max), and one old enough (an hour) to sweep.
+    const old = path.join(dir, 'oauth_sessions.enc.2147483646.1.0123456789ab.tmp');
+    const young = path.join(dir, 'oauth_sessions.enc.2147483646.2.0123456789ab.tmp');
+    fs.writeFileSync(old, 'left by a crash');
+    fs.writeFileSync(young, 'being written');
+    const hourAgo = Date.now() / 1000 - 3600;
+    fs.utimesSync(old, hourAgo, hourAgo);
+    const store = new PersistentSessionStore(service, file, { logger: recordingStoreLogger() });
+    await store.loadFromStorage();
+    expect(fs.existsSync(old)).toBe(false);
+    expect(fs.existsSync(young)).toBe(true);
+  });
+});
+
 describe('default paths (issue 4)', () => {
   test('the stores default to ~/.sage/oauth_sessions.enc, oauth_refresh_tokens.enc and oauth_clients.enc', async () => {
     // Saves no longer go through encryptToFile (which could be stubbed), so the home directory is the test's.
