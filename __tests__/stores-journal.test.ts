@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { PersistentSessionStore, type UserSession } from '../lib/stores/session-store.js';
 import { internalsOf } from '../lib/encryption/service-internals.js';
-import { nodeFileSystem } from '../lib/files/fs-seam.js';
+import { nodeFileSystem, type FileHandle } from '../lib/files/fs-seam.js';
 import { createService, fsError, makeTempDir, readStoreFile, recordingStoreLogger, removeTempDir, settleBackgroundSaves } from './helpers/store-harness.js';
 
 let dir: string;
@@ -189,8 +189,18 @@ describe('checkpoints and close (issue 15 items 2 and 3)', () => {
   test('NFR-8, NFR-4: a failed checkpoint is logged with its code (no record), loses nothing, and a later save retries it', async () => {
     // chmod is called only when a whole file is written (a snapshot, a new journal, a checkpoint's temp), never by an append.
     let chmodFails = false;
+    const openHandles = new Set<FileHandle>();
     service = await createService(dir, {
       fileSystem: {
+        open: async (target, flags, mode) => {
+          const handle = await nodeFileSystem.open(target, flags, mode);
+          openHandles.add(handle);
+          return handle;
+        },
+        close: async (handle) => {
+          openHandles.delete(handle);
+          await nodeFileSystem.close(handle);
+        },
         chmod: async (handle, mode) => {
           if (chmodFails) throw fsError('EIO', 'chmod');
           await nodeFileSystem.chmod(handle, mode);
@@ -218,6 +228,9 @@ describe('checkpoints and close (issue 15 items 2 and 3)', () => {
       },
     ]);
     expect(logger.text()).not.toContain(all[0]);
+    // The temp snapshot the checkpoint had opened is closed and removed.
+    expect(openHandles.size).toBe(0);
+    expect(fs.readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
     const journalAfterFailure = fs.statSync(journal()).size;
     expect(journalAfterFailure).toBeGreaterThan(fs.statSync(file()).size);
     expect(await loadedIds(all)).toEqual(sorted(all));
