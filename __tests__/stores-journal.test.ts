@@ -98,7 +98,7 @@ describe('appends (issue 15 item 1)', () => {
     expect(fs.readFileSync(path.join(dir, copy!)).equals(damaged)).toBe(true);
   });
 
-  test('authentic lines that are not entries (not JSON, not an object, a bad change or checkpoint) are dropped and counted, by a writer catching up and by a load', async () => {
+  test('FR-1: authentic lines that are not entries (not JSON, not an object, a bad change or checkpoint) are dropped and counted, by a writer catching up and by a load', async () => {
     const logger = recordingStoreLogger();
     const { store, ids } = await bigStore(logger);
     const [first, second] = [store.createSession('first').sessionId, store.createSession('second').sessionId];
