@@ -5,14 +5,12 @@ import { deferred, drain, track, type Deferred } from './helpers/queue-harness.j
 function harness(): { saves: SaveCoalescer; writes: { snapshot: string; done: Deferred }[]; change(): void } {
   let state = 0;
   const writes: { snapshot: string; done: Deferred }[] = [];
-  const saves = new SaveCoalescer(
-    () => `state ${state}`,
-    (snapshot) => {
-      const done = deferred();
-      writes.push({ snapshot, done });
-      return done.promise;
-    },
-  );
+  // Each write records the state it was called with: what a save that starts then carries.
+  const saves = new SaveCoalescer(() => {
+    const done = deferred();
+    writes.push({ snapshot: `state ${state}`, done });
+    return done.promise;
+  });
   return { saves, writes, change: () => {
     state += 1;
     saves.markChanged();
@@ -123,13 +121,10 @@ describe('SaveCoalescer: at most one save runs and one waits (issue 4, behaviour
     expect(errors.map((error) => (error as Error).message)).toEqual(['first', 'second']);
   });
 
-  test('a snapshot that throws rejects the save instead of throwing', async () => {
-    const saves = new SaveCoalescer(
-      () => {
-        throw new TypeError('cannot serialise');
-      },
-      async () => undefined,
-    );
+  test('a write that throws rejects the save instead of throwing', async () => {
+    const saves = new SaveCoalescer(() => {
+      throw new TypeError('cannot serialise');
+    });
     saves.markChanged();
     await expect(saves.save()).rejects.toThrow(TypeError);
     expect(saves.isSaving).toBe(false);

@@ -42,10 +42,7 @@ export class StorePersistence<T> {
     this.#logger = logger ?? createDefaultStoreLogger();
     this.#engine = new StoreEngine(service, this.#filePath, spec, spec.records, this.#logger);
     this.#engine.onAppended = () => this.#maybeCheckpoint();
-    this.saves = new SaveCoalescer(
-      () => '',
-      () => this.#engine.locked(() => undefined),
-    );
+    this.saves = new SaveCoalescer(() => this.#engine.locked(() => undefined));
   }
 
   /** Notes a change of the record with this id (set or deleted in the map) that the next save must carry. */
