@@ -164,6 +164,37 @@ describe('a checkpoint cut short loses nothing (issue 15 item 2, FR-1, NFR-8)', 
     expect(await loadedIds(ids)).toEqual(sorted(ids));
   });
 
+  test('close() whose cross-process lock was taken over while it wrote the marker publishes nothing: ERR_LOCK_COMPROMISED, snapshot and journal kept', async () => {
+    const writer = new PersistentSessionStore(await createService(dir), file(), { ...BIG, logger: recordingStoreLogger() });
+    const ids = Array.from({ length: 400 }, (_, index) => writer.createSession(`user-${index}`).sessionId);
+    await writer.flush();
+    ids.push(writer.createSession('in-the-journal').sessionId);
+    await writer.flush();
+    let takeOver = false;
+    service = await createService(dir, {
+      fileSystem: {
+        open: async (target, flags, mode) => {
+          const handle = await nodeFileSystem.open(target, flags, mode);
+          // The marker's append: another process judges this holder stale and takes the lock over.
+          if (takeOver && target === journal() && flags === 'a') fs.writeFileSync(`${file()}.lock`, '{"pid": 1, "hostname": "elsewhere"}\n');
+          return handle;
+        },
+      },
+    });
+    const store = new PersistentSessionStore(service, file(), { ...BIG, logger: recordingStoreLogger() });
+    await store.loadFromStorage();
+    const snapshotBefore = fs.readFileSync(file());
+    takeOver = true;
+    await expect(store.close()).rejects.toMatchObject({ code: 'ERR_LOCK_COMPROMISED' });
+    expect(fs.readFileSync(file()).equals(snapshotBefore)).toBe(true);
+    expect(fs.existsSync(journal())).toBe(true);
+    // The new holder finishes and releases; a restart finds every record.
+    fs.rmSync(`${file()}.lock`);
+    const restart = recordingStoreLogger();
+    expect(await loadedIds(ids, restart)).toEqual(sorted(ids));
+    expect(restart.entries).toEqual([]);
+  });
+
   test('a journal replaced by another instance while the temp snapshot was written: the checkpoint gives up, removes its temp and logs nothing', async () => {
     const steps: Step[] = [];
     service = await steppedService(steps);
