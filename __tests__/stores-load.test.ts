@@ -5,7 +5,7 @@ import { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { PersistentClientStore } from '../lib/stores/client-store.js';
 import { PersistentRefreshTokenStore } from '../lib/stores/refresh-token-store.js';
 import { PersistentSessionStore } from '../lib/stores/session-store.js';
-import { createService, makeTempDir, readStoreFile, recordingStoreLogger, removeTempDir, TEST_KEY } from './helpers/store-harness.js';
+import { createService, fsError, makeTempDir, readStoreFile, recordingStoreLogger, removeTempDir, TEST_KEY } from './helpers/store-harness.js';
 
 let dir: string;
 let service: EncryptionService;
@@ -54,6 +54,11 @@ describe.each(kinds)('loadFromStorage of the %s store (behaviour 5, FR-3.3)', (f
     ['text that is not a payload', async () => Buffer.from('hello, not encrypted\n')],
     ['valid ciphertext of text that is not JSON', async () => Buffer.from(await service.encrypt('{"version": 1, '))],
     ['JSON without a version', async () => Buffer.from(await service.encrypt(JSON.stringify({ [field]: [] })))],
+    ['JSON with version 0', async () => Buffer.from(await service.encrypt(JSON.stringify({ version: 0, [field]: [] })))],
+    ['JSON with version 1.5', async () => Buffer.from(await service.encrypt(JSON.stringify({ version: 1.5, [field]: [] })))],
+    ['JSON with version "1" (a string)', async () => Buffer.from(await service.encrypt(JSON.stringify({ version: '1', [field]: [] })))],
+    ['JSON that is an array', async () => Buffer.from(await service.encrypt(JSON.stringify([{ version: 1 }])))],
+    ['JSON null', async () => Buffer.from(await service.encrypt('null'))],
     ['JSON without the records array', async () => Buffer.from(await service.encrypt(JSON.stringify({ version: 1, [field]: {} })))],
     // A record of the wrong shape no longer costs the whole file (issue 9 item 5): see stores-merge.test.ts.
   ];
@@ -151,6 +156,24 @@ describe('moving a bad file aside', () => {
     await store.flush();
     expect(await readStoreFile(service, file())).toEqual({ version: 1, sessions: [session] });
     expect(asideFiles(file())).toHaveLength(1);
+  });
+
+  test('FR-3.3: a journal that cannot be opened (out of descriptors) fails the load instead of passing for no journal', async () => {
+    const store = new PersistentSessionStore(service, file(), { logger: recordingStoreLogger() });
+    store.createSession('user-1');
+    await store.flush();
+    // The store reads through 'fs' directly (synchronously, for getSession): the fault is injected there, for this one path.
+    const openSync = fs.openSync;
+    const spy = jest.spyOn(fs, 'openSync').mockImplementation((target, ...rest) => {
+      if (target === `${file()}.journal`) throw fsError('EMFILE', 'open');
+      return openSync(target, ...rest);
+    });
+    try {
+      const fresh = new PersistentSessionStore(service, file(), { logger: recordingStoreLogger() });
+      await expect(fresh.loadFromStorage()).rejects.toMatchObject({ code: 'EMFILE' });
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   test('loading through a service that is not initialised rejects with ERR_NOT_INITIALIZED, even without a file', async () => {
