@@ -86,6 +86,42 @@ describe('a lookup reads only what changed (issue 9 item 3, issue 15 item 1, FR-
     expect(openSync.mock.calls.map(([opened]) => String(opened)).filter((opened) => opened.startsWith(tokensFile))).toEqual([]);
   });
 
+  test('a store without a journal: a lookup opens nothing while the file is unchanged', async () => {
+    const a = new PersistentSessionStore(await createService(dir), file(), { logger: recordingStoreLogger() });
+    const id = a.createSession('user').sessionId;
+    await a.flush();
+    const past = Date.now() / 1000 - 60;
+    fs.utimesSync(file(), past, past);
+    const b = new PersistentSessionStore(await createService(dir), file(), { logger: recordingStoreLogger() });
+    await b.loadFromStorage();
+    expect(fs.existsSync(journal())).toBe(false);
+    expect(filesOpenedBy(() => expect(b.getSession(id)).not.toBeNull())).toEqual([]);
+  });
+
+  test('a journal rewritten in place with another header, longer than what was read, is not read on as a tail', async () => {
+    const { b, ids } = await writerAndReader();
+    const size = fs.statSync(journal()).size;
+    fs.writeFileSync(journal(), `not a journal\n${'x'.repeat(size)}\n`);
+    const journalOnly = ids[ids.length - 1]!;
+    expect(filesOpenedBy(() => expect(b.getSession(journalOnly)).toBeNull())).toEqual([journal(), journal(), file()]);
+  });
+
+  test('a journal replaced by another file (another inode), even with the same bytes, is read again whole', async () => {
+    const { b, ids } = await writerAndReader();
+    fs.copyFileSync(journal(), `${journal()}.copy`);
+    fs.renameSync(`${journal()}.copy`, journal());
+    expect(filesOpenedBy(() => expect(b.getSession(ids[ids.length - 1]!)).not.toBeNull())).toEqual([journal(), journal(), file()]);
+  });
+
+  test('a journal cut back below what was read (same header) is read again whole', async () => {
+    const { b, ids } = await writerAndReader();
+    const headerLine = fs.readFileSync(journal(), 'latin1').split('\n')[0]!;
+    fs.truncateSync(journal(), headerLine.length + 1);
+    const journalOnly = ids[ids.length - 1]!;
+    expect(filesOpenedBy(() => expect(b.getSession(journalOnly)).toBeNull())).toEqual([journal(), journal(), file()]);
+    expect(b.getSession(ids[0]!)).not.toBeNull();
+  });
+
   test('a journal that cannot be used is read once, then ignored until it changes; its lines are not applied', async () => {
     const { b, ids } = await writerAndReader();
     fs.writeFileSync(journal(), 'not a journal\n');
