@@ -105,10 +105,11 @@ describe('appends (issue 15 item 1)', () => {
     await store.flush();
     const codec = internalsOf(service).activeCodec();
     const bad = ['{"put": [', 'null', '[1, 2]', '{"put": {}, "del": []}', '{"put": []}', '{"put": [], "del": [7]}', '{"checkpoint": {"snapshot": 1, "covers": 0}}', '{"checkpoint": {"snapshot": "x", "covers": 1.5}}'];
-    /** The bad lines, then a good one deleting `id`: lines failing with good ones after them are corruption, not a torn tail. */
+    /** The bad lines, then a good one deleting `id` (and putting a bad record): bad lines with a good one after them are corruption, not a torn tail. */
     const appendBadLinesThenDelete = (id: string): void =>
-      fs.appendFileSync(journal(), [...bad, JSON.stringify({ put: [], del: [id] })].map((plaintext) => `${codec.sealLine(plaintext)}\n`).join(''), 'latin1');
-    const dropped = { level: 'warn', fields: expect.objectContaining({ droppedLines: bad.length, droppedRecords: 0 }), message: expect.any(String) };
+      fs.appendFileSync(journal(), [...bad, JSON.stringify({ put: [{ not: 'a session' }], del: [id] })].map((plaintext) => `${codec.sealLine(plaintext)}\n`).join(''), 'latin1');
+    // The last line is good: its deletion applies, its one bad record is dropped and counted.
+    const dropped = { level: 'warn', fields: expect.objectContaining({ droppedLines: bad.length, droppedRecords: 1 }), message: expect.any(String) };
     // The writer reads the new lines as a tail under its lock, before its own save.
     appendBadLinesThenDelete(first);
     const added = store.createSession('added').sessionId;
