@@ -12,6 +12,7 @@ import type { EncryptionService } from '../lib/encryption/encryption-service.js'
 import { internalsOf } from '../lib/encryption/service-internals.js';
 import { nodeFileSystem, type FileHandle } from '../lib/files/fs-seam.js';
 import { CHECKPOINT_MIN_BYTES } from '../lib/stores/checkpoint.js';
+import { PersistentRefreshTokenStore } from '../lib/stores/refresh-token-store.js';
 import { PersistentSessionStore } from '../lib/stores/session-store.js';
 import type { Deferred } from './helpers/common.js';
 import { createService, deferred, fsError, makeTempDir, recordingStoreLogger, removeTempDir, settleBackgroundSaves } from './helpers/store-harness.js';
@@ -70,16 +71,94 @@ async function growUntilCheckpoint(store: PersistentSessionStore, ids: string[],
 }
 
 let service: EncryptionService | undefined;
+const cleanups: (() => Promise<unknown>)[] = [];
 beforeEach(() => {
   dir = makeTempDir();
   service = undefined;
 });
 afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
   if (service !== undefined) await settleBackgroundSaves(service);
   removeTempDir(dir);
 });
 
 describe('a checkpoint cut short loses nothing (issue 15 item 2, FR-1, NFR-8)', () => {
+  test('saves that land while the temp snapshot is written are carried, verbatim, into the new journal based on the new snapshot', async () => {
+    const steps: Step[] = [];
+    service = await steppedService(steps);
+    const logger = recordingStoreLogger();
+    const store = new PersistentSessionStore(service, file(), { ...BIG, logger });
+    const ids = Array.from({ length: 400 }, (_, index) => store.createSession(`user-${index}`).sessionId);
+    await store.flush();
+    const tempWriting: Deferred = deferred();
+    const gate: Deferred = deferred();
+    let armed = false;
+    await growUntilCheckpoint(store, ids, () => {
+      if (armed) return;
+      armed = true;
+      steps.push(async () => {
+        tempWriting.resolve();
+        await gate.promise;
+      });
+    });
+    await tempWriting.promise;
+    const duringLines: string[] = [];
+    const during: string[] = [];
+    for (let save = 0; save < 3; save += 1) {
+      during.push(store.createSession(`during-${save}`).sessionId);
+      await store.flush();
+      duringLines.push(journalLines().at(-2)!);
+    }
+    gate.resolve();
+    await settleBackgroundSaves(service);
+    expect(logger.entries).toEqual([]);
+    // The new journal: a header naming the new snapshot, then the three saves' lines as they were.
+    expect(journalLines()).toEqual([expect.stringMatching(new RegExp(` ${snapshotIdOnDisk()}$`)), ...duringLines, '']);
+    const all = [...ids, ...during];
+    expect(await loadedIds(all)).toEqual(sorted(all));
+  });
+
+  test('a change still pending when the checkpoint takes the lock again is written first and carried into the new journal', async () => {
+    const steps: Step[] = [];
+    service = await steppedService(steps);
+    const logger = recordingStoreLogger();
+    // Token changes wait for the debounce (an hour here), so one can be pending when the checkpoint's last step starts.
+    const tokensFile = path.join(dir, 'tokens.enc');
+    const tokens = new PersistentRefreshTokenStore({ expirySeconds: 3600, saveDebounceMs: 3_600_000, maxSaveWaitMs: 3_600_000, logger }, service, tokensFile);
+    // Cancels the hour-long debounce even when an expectation fails, so jest can exit.
+    cleanups.push(() => tokens.close().catch(() => undefined));
+    const issued: string[] = [];
+    const needsCheckpoint = (): boolean =>
+      fs.existsSync(`${tokensFile}.journal`) && fs.statSync(`${tokensFile}.journal`).size > Math.max(fs.statSync(tokensFile).size, CHECKPOINT_MIN_BYTES);
+    const tempWriting: Deferred = deferred();
+    const gate: Deferred = deferred();
+    let armed = false;
+    for (let round = 0; !needsCheckpoint(); round += 1) {
+      if (round === 60) throw new Error('the journal never outgrew its snapshot');
+      for (let index = 0; index < 200; index += 1) issued.push(await tokens.generateToken({ clientId: 'c', userId: `r${round}-${index}`, scope: '' }));
+      // Once the journal exists, the next whole-file write is the checkpoint's temp snapshot.
+      if (fs.existsSync(`${tokensFile}.journal`) && !armed) {
+        armed = true;
+        steps.push(async () => {
+          tempWriting.resolve();
+          await gate.promise;
+        });
+      }
+      await tokens.flush();
+    }
+    await tempWriting.promise;
+    const pending = await tokens.generateToken({ clientId: 'c', userId: 'pending', scope: '' });
+    expect(tokens.hasUnsavedChanges()).toBe(true);
+    gate.resolve();
+    await settleBackgroundSaves(service);
+    expect(logger.entries).toEqual([]);
+    expect(tokens.hasUnsavedChanges()).toBe(false);
+    const restarted = new PersistentRefreshTokenStore({ expirySeconds: 3600 }, await createService(dir), tokensFile);
+    await restarted.loadFromStorage();
+    for (const token of [issued[0]!, issued.at(-1)!, pending]) expect((await restarted.validateToken(token, 'c')).valid).toBe(true);
+    expect(restarted.getMetrics().count).toBe(issued.length + 1);
+  });
+
   test('the new journal not written after the snapshot rename: a restart replays the lines saved during the checkpoint onto the new snapshot', async () => {
     const steps: Step[] = [];
     service = await steppedService(steps);
