@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { nodeFileSystem, type FileHandle } from '../lib/files/fs-seam.js';
+import { CHECKPOINT_MIN_BYTES } from '../lib/stores/checkpoint.js';
 import { PersistentSessionStore } from '../lib/stores/session-store.js';
 import { makeTempDir, recordingStoreLogger, removeTempDir, settleBackgroundSaves, TEST_KEY } from './helpers/store-harness.js';
 
@@ -68,11 +69,17 @@ describe('journal writes are durable exactly when the service is (FR-1)', () => 
     let checkpointed: string[] | undefined;
     for (let round = 0; checkpointed === undefined && round < 40; round += 1) {
       for (let index = 0; index < 100; index += 1) store.createSession(`r${round}-${index}`);
+      const snapshotSize = fs.statSync(file).size;
+      let journalSize = 0;
       const seen = await fsyncsOf(fsyncs, async () => {
         await store.flush();
+        // The checkpoint runs in the background: the journal is still the appended one here.
+        journalSize = fs.statSync(`${file}.journal`).size;
         await settleBackgroundSaves(service);
       });
       if (seen.length > 1) checkpointed = seen;
+      // A checkpoint runs exactly when the journal outgrows both its snapshot and CHECKPOINT_MIN_BYTES.
+      expect(seen.length > 1).toBe(journalSize > Math.max(snapshotSize, CHECKPOINT_MIN_BYTES));
     }
     // Append; the temp snapshot; the marker; the rename; the new journal written whole (temp, rename).
     expect(checkpointed).toEqual(['oauth_sessions.enc.journal', 'temp', 'oauth_sessions.enc.journal', 'dir', 'journal temp', 'dir']);
