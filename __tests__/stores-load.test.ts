@@ -179,7 +179,7 @@ describe('moving a bad file aside', () => {
   test('loading through a service that is not initialised rejects with ERR_NOT_INITIALIZED, even without a file', async () => {
     const fresh = new EncryptionService({ encryptionKey: TEST_KEY, keyStoragePath: path.join(dir, 'key') });
     const store = new PersistentSessionStore(fresh, file(), { logger: recordingStoreLogger() });
-    await expect(store.loadFromStorage()).rejects.toMatchObject({ code: 'ERR_NOT_INITIALIZED' });
+    await expect(store.loadFromStorage()).rejects.toMatchObject({ code: 'ERR_NOT_INITIALIZED', message: expect.stringContaining('(loadFromStorage() was called before') });
   });
 });
 

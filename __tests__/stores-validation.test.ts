@@ -156,6 +156,17 @@ describe('every method that stores data checks it where it comes in', () => {
   });
 });
 
+describe('errors say what was expected, never what was given (NFR-4)', () => {
+  test('a store without a service, and one with a path holding a NUL, name the argument and what it must be', () => {
+    expect(thrown(() => new PersistentSessionStore(null as never, 'x'))).toMatchObject({
+      message: 'encryptionService must be an EncryptionService; got null',
+    });
+    expect((thrown(() => new PersistentSessionStore(service, 'S3CR3T\0')) as Error).message).toBe(
+      'storagePath must be a file path (a string without NUL characters); got a string of 7 characters',
+    );
+  });
+});
+
 describe('lookups answer as the original: a key that is not a string names nothing (a request may omit it)', () => {
   test('getSession, deleteSession, validateToken, rotateToken, revokeToken, getClient, deleteClient, isValidRedirectUri', async () => {
     const sessions = newSessions();
