@@ -174,6 +174,23 @@ describe('checkpoints and close (issue 15 items 2 and 3)', () => {
     expect(await snapshotIds()).toEqual([...ids, added].sort());
   });
 
+  test('FR-4: close() of a store without a journal and with nothing new leaves its file untouched', async () => {
+    const store = new PersistentSessionStore(service, file(), { logger: recordingStoreLogger() });
+    store.createSession('user');
+    await store.flush();
+    const before = fs.statSync(file());
+    const bytes = fs.readFileSync(file());
+    await store.close();
+    expect(fs.readFileSync(file()).equals(bytes)).toBe(true);
+    expect(fs.statSync(file()).ino).toBe(before.ino);
+  });
+
+  test('FR-4: close() of a store that never saved leaves an empty store file, as a flush does', async () => {
+    const store = new PersistentSessionStore(service, file(), { logger: recordingStoreLogger() });
+    await store.close();
+    expect(await readStoreFile(service, file())).toEqual({ version: 1, sessions: [] });
+  });
+
   test('a journal that outgrows its snapshot is checkpointed: a new snapshot, a short journal, nothing lost', async () => {
     const { store, ids } = await bigStore();
     const all = [...ids];

@@ -122,8 +122,9 @@ export class StorePersistence<T> {
     await this.#checkpointing;
     await this.saves.save();
     await this.#engine.locked(async () => {
-      const { journal, snapshotId } = this.#engine.sync;
-      if (journal !== undefined || snapshotId === undefined || statPath(this.#engine.sync.journalPath) !== undefined) await this.#engine.fold();
+      // After the locked catch-up, a live journal is one on disk: the stat also finds one this instance never read.
+      const { snapshotId, journalPath } = this.#engine.sync;
+      if (snapshotId === undefined || statPath(journalPath) !== undefined) await this.#engine.fold();
     });
   }
 
