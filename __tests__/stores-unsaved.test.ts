@@ -64,6 +64,42 @@ describe('hasUnsavedChanges beyond the save coalescer (FR-4, issue 9 item 6)', (
     expect(await readStoreFile(service, path.join(dir, 'tokens.enc'))).toEqual({ version: 1, tokens: [] });
   });
 
+  test('a token issued while a load writes stays an unsaved change when that load then drops it as expired; the next flush settles it', async () => {
+    let hold: { entered: Deferred; release: Deferred } | undefined;
+    const service = await createService(dir, {
+      fileSystem: {
+        write: async (handle, data) => {
+          const held = hold;
+          hold = undefined;
+          if (held !== undefined) {
+            held.entered.resolve();
+            await held.release.promise;
+          }
+          await nodeFileSystem.write(handle, data);
+        },
+      },
+    });
+    const never = { saveDebounceMs: 3_600_000, maxSaveWaitMs: 3_600_000 };
+    // expirySeconds 0: a token is expired as soon as it is issued.
+    const tokens = new PersistentRefreshTokenStore({ expirySeconds: 0, logger: recordingStoreLogger(), ...never }, service, path.join(dir, 'tokens.enc'));
+    try {
+      await tokens.generateToken({ clientId: 'c', userId: 'first', scope: '' });
+      const held = { entered: deferred(), release: deferred() };
+      hold = held;
+      // The load writes the first token, and waits in that write while a second one is issued.
+      const loading = tokens.loadFromStorage();
+      await held.entered.promise;
+      await tokens.generateToken({ clientId: 'c', userId: 'during-the-load', scope: '' });
+      held.release.resolve();
+      await loading;
+      expect(tokens.getMetrics().count).toBe(0);
+      expect(tokens.hasUnsavedChanges()).toBe(true);
+    } finally {
+      await tokens.flush();
+    }
+    expect(tokens.hasUnsavedChanges()).toBe(false);
+  });
+
   test('sessions dropped on load (over maxSessions) are not unsaved changes, and the next save of a real change removes them from the file', async () => {
     const file = path.join(dir, 'sessions.enc');
     const service = await createService(dir);
