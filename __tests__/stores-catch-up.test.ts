@@ -143,3 +143,39 @@ describe('a lookup reads only what changed (issue 9 item 3, issue 15 item 1, FR-
     expect(logger.entries).toEqual([{ level: 'warn', fields: expect.objectContaining({ filePath: file() }), message: expect.stringContaining('moved aside') }]);
   });
 });
+
+describe('a catch-up never overwrites a pending local change (issue 9 item 1, FR-1)', () => {
+  test.each<[string, number]>([
+    ['a small store (another writer rewrites the file: reload)', 0],
+    ['a store with a journal (another writer appends: tail read)', 400],
+  ])('%s: a token issued here stays, and a token removed here stays removed though the other writer rotated it', async (_, bulk) => {
+    const tokensFile = path.join(dir, 'tokens.enc');
+    const never = { saveDebounceMs: 3_600_000, maxSaveWaitMs: 3_600_000 };
+    const a = new PersistentRefreshTokenStore({ expirySeconds: 60, logger: recordingStoreLogger(), ...never }, await createService(dir), tokensFile);
+    const b = new PersistentRefreshTokenStore({ expirySeconds: 3600, logger: recordingStoreLogger(), ...never }, await createService(dir), tokensFile);
+    try {
+      // Long-lived tokens from a third writer, enough for a journal when `bulk` is 400.
+      const c = new PersistentRefreshTokenStore({ expirySeconds: 3600, logger: recordingStoreLogger(), ...never }, await createService(dir), tokensFile);
+      for (let index = 0; index < bulk; index += 1) await c.generateToken({ clientId: 'bulk', userId: `u${index}`, scope: '' });
+      await c.close();
+      const expiring = await a.generateToken({ clientId: 'c', userId: 'expiring', scope: '' });
+      await a.flush();
+      await b.loadFromStorage();
+      // Pending in B (the debounce is an hour): a new token, and the removal of one expired in B's view.
+      const issued = await b.generateToken({ clientId: 'c', userId: 'issued-in-b', scope: '' });
+      const now = Date.now();
+      const later = jest.spyOn(Date, 'now').mockReturnValue(now + 120_000);
+      expect(await b.cleanup()).toBe(1);
+      later.mockRestore();
+      // A, on the real clock, rotates that token: its save puts it back (rotated) and adds the new one.
+      const rotated = await a.rotateToken(expiring, 'c');
+      expect(rotated).not.toBeNull();
+      expect(await b.validateToken(rotated!, 'c')).toMatchObject({ valid: true });
+      expect(await b.validateToken(issued, 'c')).toMatchObject({ valid: true });
+      // Bulk tokens, the rotated one's successor and B's own: the removed token is not back.
+      expect(b.getMetrics()).toMatchObject({ count: bulk + 2, rotatedCount: 0 });
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
