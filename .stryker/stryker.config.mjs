@@ -9,7 +9,7 @@
 
 /** The in-process suites that drive the stores (the scopes `stores` and `engine`). */
 const STORE_SUITES = [
-  'stores-{catch-up,checkpoint,client,concurrency,fresh-stamp,journal,journal-format,load,merge,refresh-token,save-coalescer,session,unsaved,validation,wrong-key,durability}',
+  'stores-{catch-up,checkpoint,client,concurrency,fresh-stamp,journal,journal-format,load,merge,refresh-token,save-coalescer,session,snapshot-reader,unsaved,validation,wrong-key,durability}',
   'shutdown',
   'reliability.{faults,bad-files}',
   'writers.scenarios',
