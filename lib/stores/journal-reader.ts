@@ -40,12 +40,10 @@ export interface JournalScan<T> {
   readonly offset: number;
   readonly badRecords: number;
   readonly corruptLines: number;
-  /** Bytes after `offset` (a torn or growing tail). */
-  readonly tailBytes: number;
 }
 
-/** Decodes lines in order, from file offset `from`; `size` is the file's length. */
-export function scanLines<T>(lines: readonly JournalLine[], from: number, size: number, spec: RecordSpec<T>, codecOf: CodecProvider, saltHex: string): JournalScan<T> {
+/** Decodes lines in order, from file offset `from`. */
+export function scanLines<T>(lines: readonly JournalLine[], from: number, spec: RecordSpec<T>, codecOf: CodecProvider, saltHex: string): JournalScan<T> {
   const codec = codecOf(saltHex);
   const changes: Change<T>[] = [];
   const checkpoints: { snapshot: string; covers: number; end: number }[] = [];
@@ -76,14 +74,13 @@ export function scanLines<T>(lines: readonly JournalLine[], from: number, size: 
       changes.push({ put, del: entry.del, end: line.end });
     }
   }
-  return { changes, checkpoints, offset, badRecords, corruptLines, tailBytes: size - offset };
+  return { changes, checkpoints, offset, badRecords, corruptLines };
 }
 
 /** A whole journal as read: its cursor and every entry after the header with its end offset. */
 export interface JournalFile {
   readonly cursor: JournalCursor | undefined;
   readonly lines: JournalLine[];
-  readonly size: number;
 }
 
 /** Reads a journal from an open descriptor; `cursor` is undefined when the header is not ours. */
@@ -94,11 +91,10 @@ export function readJournalFile(fd: number): JournalFile {
   const all = completeLines(bytes.subarray(0, read), 0);
   const first = all[0];
   const header = first === undefined ? undefined : parseHeader(first.text);
-  if (first === undefined || header === undefined) return { cursor: undefined, lines: [], size: read };
+  if (first === undefined || header === undefined) return { cursor: undefined, lines: [] };
   return {
     cursor: { header, headerLine: first.text, offset: first.end, stamp: { ...stampOf(stats), size: read } },
     lines: all.slice(1),
-    size: read,
   };
 }
 
@@ -130,7 +126,7 @@ export function readJournalTail<T>(journalPath: string, cursor: JournalCursor, s
     const bytes = Buffer.allocUnsafe(stats.size - cursor.offset);
     const read = readFully(fd, bytes, cursor.offset);
     const size = cursor.offset + read;
-    const scan = scanLines(completeLines(bytes.subarray(0, read), cursor.offset), cursor.offset, size, spec, codecOf, cursor.header.saltHex);
+    const scan = scanLines(completeLines(bytes.subarray(0, read), cursor.offset), cursor.offset, spec, codecOf, cursor.header.saltHex);
     return { kind: 'grown', cursor: { ...cursor, offset: scan.offset, stamp: { ...stampOf(stats), size } }, scan };
   } finally {
     fs.closeSync(fd);
