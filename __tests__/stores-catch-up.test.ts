@@ -136,6 +136,13 @@ describe('a lookup reads only what changed (issue 9 item 3, issue 15 item 1, FR-
     fs.rmSync(journal());
     fs.writeFileSync(file(), 'not a store file');
     expect(b.getSession(ids[0]!)).not.toBeNull();
+    // The same for an asynchronous lookup (keys derived on the thread pool).
+    const tokensFile = path.join(dir, 'tokens.enc');
+    const tokens = new PersistentRefreshTokenStore({ expirySeconds: 3600 }, await createService(dir), tokensFile);
+    const token = await tokens.generateToken({ clientId: 'c', userId: 'u', scope: '' });
+    await tokens.flush();
+    fs.writeFileSync(tokensFile, 'not a store file');
+    await expect(tokens.validateToken(token, 'c')).resolves.toMatchObject({ valid: true });
     const logger = recordingStoreLogger();
     const c = new PersistentSessionStore(await createService(dir), file(), { ...BIG, logger });
     await c.loadFromStorage();
