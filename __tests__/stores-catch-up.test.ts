@@ -86,6 +86,14 @@ describe('a lookup reads only what changed (issue 9 item 3, issue 15 item 1, FR-
     expect(openSync.mock.calls.map(([opened]) => String(opened)).filter((opened) => opened.startsWith(tokensFile))).toEqual([]);
   });
 
+  test('a writer knows its own whole-file save: its next lookup only reads the fresh snapshot\'s id', async () => {
+    const a = new PersistentSessionStore(await createService(dir), file(), { logger: recordingStoreLogger() });
+    const id = a.createSession('user').sessionId;
+    await a.flush();
+    // Modified just now, so the stamp alone is not trusted (STAMP_DOUBT_MS): the id in the first bytes is compared.
+    expect(filesOpenedBy(() => expect(a.getSession(id)).not.toBeNull())).toEqual([file()]);
+  });
+
   test('a store without a journal: a lookup opens nothing while the file is unchanged', async () => {
     const a = new PersistentSessionStore(await createService(dir), file(), { logger: recordingStoreLogger() });
     const id = a.createSession('user').sessionId;
