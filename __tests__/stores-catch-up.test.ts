@@ -41,7 +41,7 @@ function filesOpenedBy(lookup: () => void): string[] {
  * them. The snapshot's mtime is set well in the past, so its stamp is
  * trusted without reading its id (see STAMP_DOUBT_MS).
  */
-async function writerAndReader(): Promise<{ a: PersistentSessionStore; b: PersistentSessionStore; ids: string[] }> {
+async function writerAndReader(): Promise<{ a: PersistentSessionStore; b: PersistentSessionStore; bLogger: ReturnType<typeof recordingStoreLogger>; ids: string[] }> {
   const a = new PersistentSessionStore(await createService(dir), file(), { ...BIG, logger: recordingStoreLogger() });
   const ids = Array.from({ length: 400 }, (_, index) => a.createSession(`user-${index}`).sessionId);
   await a.flush();
@@ -51,9 +51,10 @@ async function writerAndReader(): Promise<{ a: PersistentSessionStore; b: Persis
   ids.push(a.createSession('in-the-journal').sessionId);
   await a.flush();
   expect(fs.existsSync(journal())).toBe(true);
-  const b = new PersistentSessionStore(await createService(dir), file(), { ...BIG, logger: recordingStoreLogger() });
+  const bLogger = recordingStoreLogger();
+  const b = new PersistentSessionStore(await createService(dir), file(), { ...BIG, logger: bLogger });
   await b.loadFromStorage();
-  return { a, b, ids };
+  return { a, b, bLogger, ids };
 }
 
 describe('a lookup reads only what changed (issue 9 item 3, issue 15 item 1, FR-3)', () => {
@@ -137,6 +138,21 @@ describe('a lookup reads only what changed (issue 9 item 3, issue 15 item 1, FR-
     // The tail read finds the journal replaced, then the whole store is read again.
     expect(filesOpenedBy(() => expect(b.getSession(journalOnly)).toBeNull())).toEqual([journal(), journal(), file()]);
     expect(filesOpenedBy(() => expect(b.getSession(ids[0]!)).not.toBeNull())).toEqual([]);
+  });
+
+  test('a journal a lookup ignored is still moved aside, with a warning, by the next locked operation (not overwritten by the next save)', async () => {
+    const { b, bLogger, ids } = await writerAndReader();
+    const garbage = 'not a journal\nbut maybe worth keeping\n';
+    fs.writeFileSync(journal(), garbage);
+    expect(b.getSession(ids[ids.length - 1]!)).toBeNull();
+    b.createSession('next-save');
+    await b.flush();
+    const aside = fs.readdirSync(dir).filter((name) => name.startsWith('oauth_sessions.enc.journal.corrupt-'));
+    expect(aside).toHaveLength(1);
+    expect(fs.readFileSync(path.join(dir, aside[0]!), 'latin1')).toBe(garbage);
+    expect(bLogger.entries).toEqual([
+      { level: 'warn', fields: expect.objectContaining({ problem: 'unreadable journal', movedTo: path.join(dir, aside[0]!) }), message: expect.any(String) },
+    ]);
   });
 
   test('an unreadable snapshot is left to the next locked operation: a lookup keeps serving what it has, the next save moves the file aside', async () => {

@@ -63,7 +63,9 @@ export class StoreSync<T> {
 
   /** Brings the records up to the file. Throws MissingKeyError when `codecOf` does not derive. */
   catchUp(codecOf: CodecProvider, isLocked: boolean): CatchUp<T> {
-    if (this.isCurrent()) return { kind: 'current' };
+    // A journal a lookup ignored is read again under the lock, so it is moved aside (and warned
+    // about) before this instance's next save could replace it.
+    if (this.isCurrent() && !(isLocked && this.#ignoredJournal !== undefined)) return { kind: 'current' };
     if (this.#hasRead && this.#journal !== undefined && this.#isSnapshotUnchanged()) {
       const tail = readJournalTail(this.journalPath, this.#journal, this.#spec, codecOf);
       if (tail.kind === 'grown') {
