@@ -76,6 +76,14 @@ describe('a lookup reads only what changed (issue 9 item 3, issue 15 item 1, FR-
     expect(filesOpenedBy(() => expect(a.getSession(fromB)).not.toBeNull())).toEqual([journal()]);
   });
 
+  test('a save reads nothing of the files when neither changed since this instance read them (it only appends)', async () => {
+    const { b } = await writerAndReader();
+    b.createSession('appended');
+    const openSync = jest.spyOn(fs, 'openSync');
+    await b.flush();
+    expect(openSync.mock.calls.map(([opened]) => String(opened)).filter((opened) => opened === file() || opened === journal())).toEqual([]);
+  });
+
   test('a store whose service is not initialised yet serves what it holds and reads no file', async () => {
     const { ids } = await writerAndReader();
     const early = new PersistentSessionStore(new EncryptionService({ encryptionKey: TEST_KEY, keyStoragePath: path.join(dir, 'key') }), file(), BIG);
