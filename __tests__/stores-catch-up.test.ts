@@ -161,6 +161,11 @@ describe('a lookup reads only what changed (issue 9 item 3, issue 15 item 1, FR-
     expect(bLogger.entries).toEqual([
       { level: 'warn', fields: expect.objectContaining({ problem: 'unreadable journal', movedTo: path.join(dir, aside[0]!) }), message: expect.any(String) },
     ]);
+    // Once moved aside it is forgotten: the next save reads nothing again.
+    b.createSession('after');
+    const openSync = jest.spyOn(fs, 'openSync');
+    await b.flush();
+    expect(openSync.mock.calls.map(([opened]) => String(opened)).filter((opened) => opened === file() || opened === journal())).toEqual([]);
   });
 
   test('an unreadable snapshot is left to the next locked operation: a lookup keeps serving what it has, the next save moves the file aside', async () => {
