@@ -7,6 +7,10 @@
 // mutants whose code or covering tests changed since the scope's last run.
 // Scores per file, and the mutants left alive on purpose: docs/CONTRIBUTING.md.
 
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
 /** The in-process suites that drive the stores (the scopes `stores` and `engine`). */
 const STORE_SUITES = [
   'stores-{catch-up,checkpoint,client,concurrency,fresh-stamp,journal,journal-format,load,merge,refresh-token,save-coalescer,session,snapshot-reader,unsaved,validation,wrong-key,durability}',
@@ -63,6 +67,10 @@ const SCOPES = {
     tests: STORE_SUITES,
   },
 };
+
+// A mutant of the stores' path resolution sends a store to its default file under ~/.sage: the
+// test runners (child processes, which inherit this environment) get a home of their own.
+process.env.HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'stryker-home-'));
 
 const scope = process.env.MUTATE_SCOPE;
 if (scope !== undefined && !(scope in SCOPES)) throw new Error(`MUTATE_SCOPE must be one of ${Object.keys(SCOPES).join(', ')}`);
