@@ -1,11 +1,26 @@
 // Mutation testing of the library's core (issue 16): `npm run mutate`, or one
-// scope at a time with `MUTATE_SCOPE=queue|locks|files|stores npm run mutate`.
+// scope at a time with `MUTATE_SCOPE=queue|locks|files|stores|engine npm run mutate`.
 // Kept out of `npm test`: every mutant re-runs the tests that cover it, and on
 // two shared cores a full run takes hours; a scope runs only the suites that
 // pin its files down (the store suites also cover the queue, but run slowly,
 // so they do not run against queue mutants). Incremental mode re-tests only
 // mutants whose code or covering tests changed since the scope's last run.
 // Scores per file, and the mutants left alive on purpose: docs/CONTRIBUTING.md.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/** The in-process suites that drive the stores (the scopes `stores` and `engine`). */
+const STORE_SUITES = [
+  'stores-{catch-up,checkpoint,client,concurrency,fresh-stamp,journal,journal-format,load,merge,refresh-token,save-coalescer,session,snapshot-reader,unsaved,validation,wrong-key,durability}',
+  'shutdown',
+  'reliability.{faults,bad-files}',
+  'writers.scenarios',
+  // The stores' option handling (debounce delays past the timer limit) and the original's usage patterns.
+  'options',
+  'compat.stores',
+];
 
 /** Each scope: the files it mutates and the suites (__tests__/<name>.test.ts globs) that run against them. */
 const SCOPES = {
@@ -30,18 +45,32 @@ const SCOPES = {
     // Not encryption-locks (1,000 fsynced saves per covering mutant): FileLocks has its own scope.
     tests: ['encryption-{atomic-write,faults,format,read,sweep,key}', 'reliability.faults'],
   },
+  // The stores' persistence and, in a scope of its own (a run of both does not fit a session), the
+  // engine under it (issues 9 and 15: journal, merge, checkpoint). In-process suites only: the
+  // fast-check models (stores-model, writers.model) take seconds per mutant, and the *.process,
+  // stores.processes and writers.process suites load the built package, which is not mutated.
   stores: {
+    mutate: ['lib/stores/save-coalescer.ts', 'lib/stores/debounce.ts', 'lib/stores/store-persistence.ts'],
+    tests: STORE_SUITES,
+  },
+  engine: {
     mutate: [
-      'lib/stores/save-coalescer.ts',
-      'lib/stores/debounce.ts',
-      'lib/stores/store-persistence.ts',
-      // Added when they land (issue 15): the journal and the merge.
-      // 'lib/stores/store-journal.ts',
-      // 'lib/stores/store-merge.ts',
+      'lib/stores/store-engine.ts',
+      'lib/stores/store-sync.ts',
+      'lib/stores/store-image.ts',
+      'lib/stores/store-writes.ts',
+      'lib/stores/journal-format.ts',
+      'lib/stores/journal-reader.ts',
+      'lib/stores/checkpoint.ts',
+      'lib/stores/snapshot-reader.ts',
     ],
-    tests: ['stores-*', 'shutdown', 'reliability.faults', 'reliability.bad-files'],
+    tests: STORE_SUITES,
   },
 };
+
+// A mutant of the stores' path resolution sends a store to its default file under ~/.sage: the
+// test runners (child processes, which inherit this environment) get a home of their own.
+process.env.HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'stryker-home-'));
 
 const scope = process.env.MUTATE_SCOPE;
 if (scope !== undefined && !(scope in SCOPES)) throw new Error(`MUTATE_SCOPE must be one of ${Object.keys(SCOPES).join(', ')}`);
@@ -59,7 +88,7 @@ export default {
       // jest.config.js roots the haste map at __tests__ only; --findRelatedTests needs lib/ in it too.
       roots: ['<rootDir>/__tests__', '<rootDir>/lib'],
       // Suites that spawn processes load the BUILT package, which Stryker does not mutate.
-      testMatch: chosen.flatMap((s) => s.tests).map((name) => `**/__tests__/${name}.test.ts`),
+      testMatch: [...new Set(chosen.flatMap((s) => s.tests))].map((name) => `**/__tests__/${name}.test.ts`),
       testPathIgnorePatterns: ['/node_modules/', '\\.process\\.test\\.ts$'],
     },
   },

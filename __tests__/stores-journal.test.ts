@@ -9,7 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { PersistentSessionStore, type UserSession } from '../lib/stores/session-store.js';
-import { createService, makeTempDir, readStoreFile, recordingStoreLogger, removeTempDir } from './helpers/store-harness.js';
+import { internalsOf } from '../lib/encryption/service-internals.js';
+import { nodeFileSystem, type FileHandle } from '../lib/files/fs-seam.js';
+import { createService, fsError, makeTempDir, readStoreFile, recordingStoreLogger, removeTempDir, settleBackgroundSaves } from './helpers/store-harness.js';
 
 let dir: string;
 let service: EncryptionService;
@@ -96,6 +98,59 @@ describe('appends (issue 15 item 1)', () => {
     expect(fs.readFileSync(path.join(dir, copy!)).equals(damaged)).toBe(true);
   });
 
+  test('FR-1: authentic lines that are not entries (not JSON, not an object, a bad change or checkpoint) are dropped and counted, by a writer catching up and by a load', async () => {
+    const logger = recordingStoreLogger();
+    const { store, ids } = await bigStore(logger);
+    const [first, second] = [store.createSession('first').sessionId, store.createSession('second').sessionId];
+    await store.flush();
+    const codec = internalsOf(service).activeCodec();
+    const bad = ['{"put": [', 'null', '[1, 2]', '{"put": {}, "del": []}', '{"put": []}', '{"put": [], "del": [7]}', '{"checkpoint": {"snapshot": 1, "covers": 0}}', '{"checkpoint": {"snapshot": "x", "covers": 1.5}}'];
+    /** The bad lines, then a good one deleting `id` (and putting a bad record): bad lines with a good one after them are corruption, not a torn tail. */
+    const appendBadLinesThenDelete = (id: string): void =>
+      fs.appendFileSync(journal(), [...bad, JSON.stringify({ put: [{ not: 'a session' }], del: [id] })].map((plaintext) => `${codec.sealLine(plaintext)}\n`).join(''), 'latin1');
+    // The last line is good: its deletion applies, its one bad record is dropped and counted.
+    const dropped = { level: 'warn', fields: expect.objectContaining({ droppedLines: bad.length, droppedRecords: 1 }), message: expect.any(String) };
+    // The writer reads the new lines as a tail under its lock, before its own save.
+    appendBadLinesThenDelete(first);
+    const added = store.createSession('added').sessionId;
+    await store.flush();
+    expect(logger.entries).toEqual([dropped]);
+    expect(await loadedIds([...ids, first, second, added])).toEqual(sorted([...ids, second, added]));
+    // A load reads them with the whole journal.
+    await store.flush();
+    const more = store.createSession('more').sessionId;
+    await store.flush();
+    appendBadLinesThenDelete(second);
+    const restart = recordingStoreLogger();
+    expect(await loadedIds([...ids, second, added, more], restart)).toEqual(sorted([...ids, added, more]));
+    expect(restart.entries).toEqual([dropped]);
+  });
+
+  test('NFR-8: a failed append rejects the flush with its code and keeps the change unsaved; the next flush writes it', async () => {
+    let appendFails = false;
+    service = await createService(dir, {
+      fileSystem: {
+        write: async (handle, data) => {
+          if (appendFails) throw fsError('ENOSPC', 'write');
+          await nodeFileSystem.write(handle, data);
+        },
+      },
+    });
+    const { store, ids } = await bigStore();
+    const first = store.createSession('first').sessionId;
+    await store.flush();
+    const journalBefore = fs.readFileSync(journal());
+    appendFails = true;
+    const lost = store.createSession('not-yet').sessionId;
+    await expect(store.flush()).rejects.toMatchObject({ code: 'ENOSPC' });
+    expect(store.hasUnsavedChanges()).toBe(true);
+    expect(fs.readFileSync(journal()).equals(journalBefore)).toBe(true);
+    appendFails = false;
+    await store.flush();
+    expect(store.hasUnsavedChanges()).toBe(false);
+    expect(await loadedIds([...ids, first, lost])).toEqual(sorted([...ids, first, lost]));
+  });
+
   test('a journal whose snapshot was rewritten by someone else (the original server) is stale: moved aside and ignored', async () => {
     const { store, ids } = await bigStore();
     const added = store.createSession('in-the-journal').sessionId;
@@ -119,6 +174,23 @@ describe('checkpoints and close (issue 15 items 2 and 3)', () => {
     expect(await snapshotIds()).toEqual([...ids, added].sort());
   });
 
+  test('FR-4: close() of a store without a journal and with nothing new leaves its file untouched', async () => {
+    const store = new PersistentSessionStore(service, file(), { logger: recordingStoreLogger() });
+    store.createSession('user');
+    await store.flush();
+    const before = fs.statSync(file());
+    const bytes = fs.readFileSync(file());
+    await store.close();
+    expect(fs.readFileSync(file()).equals(bytes)).toBe(true);
+    expect(fs.statSync(file()).ino).toBe(before.ino);
+  });
+
+  test('FR-4: close() of a store that never saved leaves an empty store file, as a flush does', async () => {
+    const store = new PersistentSessionStore(service, file(), { logger: recordingStoreLogger() });
+    await store.close();
+    expect(await readStoreFile(service, file())).toEqual({ version: 1, sessions: [] });
+  });
+
   test('a journal that outgrows its snapshot is checkpointed: a new snapshot, a short journal, nothing lost', async () => {
     const { store, ids } = await bigStore();
     const all = [...ids];
@@ -128,6 +200,61 @@ describe('checkpoints and close (issue 15 items 2 and 3)', () => {
     }
     await service.waitForPendingWrites();
     expect((await snapshotIds()).length).toBeGreaterThan(ids.length);
+    expect(fs.statSync(journal()).size).toBeLessThan(fs.statSync(file()).size);
+    expect(await loadedIds(all)).toEqual(sorted(all));
+  });
+
+  test('NFR-8, NFR-4: a failed checkpoint is logged with its code (no record), loses nothing, and a later save retries it', async () => {
+    // chmod is called only when a whole file is written (a snapshot, a new journal, a checkpoint's temp), never by an append.
+    let chmodFails = false;
+    const openHandles = new Set<FileHandle>();
+    service = await createService(dir, {
+      fileSystem: {
+        open: async (target, flags, mode) => {
+          const handle = await nodeFileSystem.open(target, flags, mode);
+          openHandles.add(handle);
+          return handle;
+        },
+        close: async (handle) => {
+          openHandles.delete(handle);
+          await nodeFileSystem.close(handle);
+        },
+        chmod: async (handle, mode) => {
+          if (chmodFails) throw fsError('EIO', 'chmod');
+          await nodeFileSystem.chmod(handle, mode);
+        },
+      },
+    });
+    const logger = recordingStoreLogger();
+    const { store, ids } = await bigStore(logger);
+    const all = [...ids];
+    const round = async (name: string): Promise<void> => {
+      for (let index = 0; index < 100; index += 1) all.push(store.createSession(`${name}-${index}`).sessionId);
+      await store.flush();
+      await settleBackgroundSaves(service);
+    };
+    // The first save past the threshold creates the journal (a whole file); the later ones append.
+    await round('first');
+    expect(fs.existsSync(journal())).toBe(true);
+    chmodFails = true;
+    for (let index = 0; logger.entries.length === 0 && index < 32; index += 1) await round(`r${index}`);
+    expect(logger.entries).toEqual([
+      {
+        level: 'error',
+        fields: expect.objectContaining({ store: 'sessions', filePath: file(), code: 'EIO' }),
+        message: 'checkpoint of the store journal failed; the journal keeps every change and the next save retries',
+      },
+    ]);
+    expect(logger.text()).not.toContain(all[0]);
+    // The temp snapshot the checkpoint had opened is closed and removed.
+    expect(openHandles.size).toBe(0);
+    expect(fs.readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    const journalAfterFailure = fs.statSync(journal()).size;
+    expect(journalAfterFailure).toBeGreaterThan(fs.statSync(file()).size);
+    expect(await loadedIds(all)).toEqual(sorted(all));
+    chmodFails = false;
+    await round('healed');
+    expect(logger.entries).toHaveLength(1);
     expect(fs.statSync(journal()).size).toBeLessThan(fs.statSync(file()).size);
     expect(await loadedIds(all)).toEqual(sorted(all));
   });

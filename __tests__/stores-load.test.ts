@@ -5,7 +5,7 @@ import { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { PersistentClientStore } from '../lib/stores/client-store.js';
 import { PersistentRefreshTokenStore } from '../lib/stores/refresh-token-store.js';
 import { PersistentSessionStore } from '../lib/stores/session-store.js';
-import { createService, makeTempDir, readStoreFile, recordingStoreLogger, removeTempDir, TEST_KEY } from './helpers/store-harness.js';
+import { createService, fsError, makeTempDir, readStoreFile, recordingStoreLogger, removeTempDir, TEST_KEY } from './helpers/store-harness.js';
 
 let dir: string;
 let service: EncryptionService;
@@ -54,6 +54,11 @@ describe.each(kinds)('loadFromStorage of the %s store (behaviour 5, FR-3.3)', (f
     ['text that is not a payload', async () => Buffer.from('hello, not encrypted\n')],
     ['valid ciphertext of text that is not JSON', async () => Buffer.from(await service.encrypt('{"version": 1, '))],
     ['JSON without a version', async () => Buffer.from(await service.encrypt(JSON.stringify({ [field]: [] })))],
+    ['JSON with version 0', async () => Buffer.from(await service.encrypt(JSON.stringify({ version: 0, [field]: [] })))],
+    ['JSON with version 1.5', async () => Buffer.from(await service.encrypt(JSON.stringify({ version: 1.5, [field]: [] })))],
+    ['JSON with version "1" (a string)', async () => Buffer.from(await service.encrypt(JSON.stringify({ version: '1', [field]: [] })))],
+    ['JSON that is an array', async () => Buffer.from(await service.encrypt(JSON.stringify([{ version: 1 }])))],
+    ['JSON null', async () => Buffer.from(await service.encrypt('null'))],
     ['JSON without the records array', async () => Buffer.from(await service.encrypt(JSON.stringify({ version: 1, [field]: {} })))],
     // A record of the wrong shape no longer costs the whole file (issue 9 item 5): see stores-merge.test.ts.
   ];
@@ -153,10 +158,45 @@ describe('moving a bad file aside', () => {
     expect(asideFiles(file())).toHaveLength(1);
   });
 
+  test('FR-3.3: a journal that cannot be opened (out of descriptors) fails the load instead of passing for no journal', async () => {
+    const store = new PersistentSessionStore(service, file(), { logger: recordingStoreLogger() });
+    store.createSession('user-1');
+    await store.flush();
+    // The store reads through 'fs' directly (synchronously, for getSession): the fault is injected there, for this one path.
+    const openSync = fs.openSync;
+    const spy = jest.spyOn(fs, 'openSync').mockImplementation((target, ...rest) => {
+      if (target === `${file()}.journal`) throw fsError('EMFILE', 'open');
+      return openSync(target, ...rest);
+    });
+    try {
+      const fresh = new PersistentSessionStore(service, file(), { logger: recordingStoreLogger() });
+      await expect(fresh.loadFromStorage()).rejects.toMatchObject({ code: 'EMFILE' });
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   test('loading through a service that is not initialised rejects with ERR_NOT_INITIALIZED, even without a file', async () => {
     const fresh = new EncryptionService({ encryptionKey: TEST_KEY, keyStoragePath: path.join(dir, 'key') });
     const store = new PersistentSessionStore(fresh, file(), { logger: recordingStoreLogger() });
-    await expect(store.loadFromStorage()).rejects.toMatchObject({ code: 'ERR_NOT_INITIALIZED' });
+    await expect(store.loadFromStorage()).rejects.toMatchObject({ code: 'ERR_NOT_INITIALIZED', message: expect.stringContaining('(loadFromStorage() was called before') });
+  });
+});
+
+describe('temp files crashed writers left behind (issue 10, NFR-6)', () => {
+  test('a store\'s first locked operation sweeps an old temp file of its naming beside its file, and keeps a young one', async () => {
+    const file = path.join(dir, 'oauth_sessions.enc');
+    // A pid no process has (above Linux's pid_max), and one old enough (an hour) to sweep.
+    const old = path.join(dir, 'oauth_sessions.enc.2147483646.1.0123456789ab.tmp');
+    const young = path.join(dir, 'oauth_sessions.enc.2147483646.2.0123456789ab.tmp');
+    fs.writeFileSync(old, 'left by a crash');
+    fs.writeFileSync(young, 'being written');
+    const hourAgo = Date.now() / 1000 - 3600;
+    fs.utimesSync(old, hourAgo, hourAgo);
+    const store = new PersistentSessionStore(service, file, { logger: recordingStoreLogger() });
+    await store.loadFromStorage();
+    expect(fs.existsSync(old)).toBe(false);
+    expect(fs.existsSync(young)).toBe(true);
   });
 });
 

@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { EncryptionService } from '../lib/encryption/encryption-service.js';
+import { nodeFileSystem } from '../lib/files/fs-seam.js';
 import { PersistentClientStore } from '../lib/stores/client-store.js';
 import { PersistentRefreshTokenStore } from '../lib/stores/refresh-token-store.js';
 import { PersistentSessionStore, type UserSession } from '../lib/stores/session-store.js';
@@ -184,6 +185,28 @@ describe('hasUnsavedChanges and close (for shutdown, issue 9 item 6)', () => {
     expect(store.hasUnsavedChanges()).toBe(true);
     await store.flush();
     expect(store.hasUnsavedChanges()).toBe(false);
+  });
+
+  test('FR-4: a flush with no changes that finds the file created meanwhile by another writer leaves that file as it is', async () => {
+    const writer = new PersistentSessionStore(service, sessionsFile());
+    create(writer);
+    await writer.flush();
+    const theirs = fs.readFileSync(sessionsFile());
+    fs.rmSync(sessionsFile());
+    let appear = false;
+    // The store's first locked operation sweeps its directory: the other writer's file appears right then, after the store saw none.
+    const late = await createService(dir, {
+      fileSystem: {
+        readdir: async (target) => {
+          if (appear) fs.writeFileSync(sessionsFile(), theirs);
+          return nodeFileSystem.readdir(target);
+        },
+      },
+    });
+    const store = new PersistentSessionStore(late, sessionsFile());
+    appear = true;
+    await store.flush();
+    expect(fs.readFileSync(sessionsFile()).equals(theirs)).toBe(true);
   });
 
   test('a flush with no changes still leaves the file, holding every record (issue 11 item 7)', async () => {

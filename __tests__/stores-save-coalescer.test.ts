@@ -5,14 +5,12 @@ import { deferred, drain, track, type Deferred } from './helpers/queue-harness.j
 function harness(): { saves: SaveCoalescer; writes: { snapshot: string; done: Deferred }[]; change(): void } {
   let state = 0;
   const writes: { snapshot: string; done: Deferred }[] = [];
-  const saves = new SaveCoalescer(
-    () => `state ${state}`,
-    (snapshot) => {
-      const done = deferred();
-      writes.push({ snapshot, done });
-      return done.promise;
-    },
-  );
+  // Each write records the state it was called with: what a save that starts then carries.
+  const saves = new SaveCoalescer(() => {
+    const done = deferred();
+    writes.push({ snapshot: `state ${state}`, done });
+    return done.promise;
+  });
   return { saves, writes, change: () => {
     state += 1;
     saves.markChanged();
@@ -42,6 +40,28 @@ describe('SaveCoalescer: at most one save runs and one waits (issue 4, behaviour
     writes[1]!.done.resolve();
     await joined[0];
     expect(saves.isDirty).toBe(false);
+    expect(saves.isSaving).toBe(false);
+  });
+
+  test('FR-4: isSaving holds from a save\'s start until the last queued save settles, also between the running save\'s end and the waiting one\'s start', async () => {
+    const { saves, writes, change } = harness();
+    expect(saves.isSaving).toBe(false);
+    change();
+    const first = saves.save();
+    // Running, nothing waiting.
+    expect(saves.isSaving).toBe(true);
+    change();
+    const second = saves.save();
+    // Registered after the waiting save's own reaction to `first`: runs once the running save
+    // has ended and before the waiting one starts, when only the waiting save is left.
+    const between = first.then(() => saves.isSaving);
+    writes[0]!.done.resolve();
+    await expect(between).resolves.toBe(true);
+    await drain();
+    expect(writes).toHaveLength(2);
+    expect(saves.isSaving).toBe(true);
+    writes[1]!.done.resolve();
+    await second;
     expect(saves.isSaving).toBe(false);
   });
 
@@ -101,13 +121,10 @@ describe('SaveCoalescer: at most one save runs and one waits (issue 4, behaviour
     expect(errors.map((error) => (error as Error).message)).toEqual(['first', 'second']);
   });
 
-  test('a snapshot that throws rejects the save instead of throwing', async () => {
-    const saves = new SaveCoalescer(
-      () => {
-        throw new TypeError('cannot serialise');
-      },
-      async () => undefined,
-    );
+  test('a write that throws rejects the save instead of throwing', async () => {
+    const saves = new SaveCoalescer(() => {
+      throw new TypeError('cannot serialise');
+    });
     saves.markChanged();
     await expect(saves.save()).rejects.toThrow(TypeError);
     expect(saves.isSaving).toBe(false);

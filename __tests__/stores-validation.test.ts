@@ -147,11 +147,23 @@ describe('every method that stores data checks it where it comes in', () => {
     ['a session store with a NUL in its path', () => new PersistentSessionStore(service, 'a\0b'), 'storagePath'],
     ['a session store with null options', () => new PersistentSessionStore(service, undefined, null as never), 'options'],
     ['a session store without a service', () => new PersistentSessionStore(undefined as never, 'x'), 'encryptionService'],
+    ['a session store with a null service', () => new PersistentSessionStore(null as never, 'x'), 'encryptionService'],
     ['a token store without a config', () => new PersistentRefreshTokenStore(undefined as never, service), 'config'],
     ['a client store without allowedRedirectUris', () => new PersistentClientStore({} as never, service), 'config.allowedRedirectUris'],
     ['a client store with trusted URIs that are not strings', () => new PersistentClientStore({ allowedRedirectUris: [], trustedRedirectUris: [1] } as never, service), 'config.trustedRedirectUris'],
   ])('%s throws ERR_INVALID_ARGUMENT naming it', (_, make, argument) => {
     expect(thrown(make)).toMatchObject({ code: 'ERR_INVALID_ARGUMENT', argument });
+  });
+});
+
+describe('errors say what was expected, never what was given (NFR-4)', () => {
+  test('a store without a service, and one with a path holding a NUL, name the argument and what it must be', () => {
+    expect(thrown(() => new PersistentSessionStore(null as never, 'x'))).toMatchObject({
+      message: 'encryptionService must be an EncryptionService; got null',
+    });
+    expect((thrown(() => new PersistentSessionStore(service, 'S3CR3T\0')) as Error).message).toBe(
+      'storagePath must be a file path (a string without NUL characters); got a string of 7 characters',
+    );
   });
 });
 
@@ -278,11 +290,14 @@ describe('paths are resolved once, at construction (issue 10, defect 8)', () => 
     }
   });
 
-  test('an empty path means the default file, as in the original', async () => {
+  test.each<[string, string | null]>([
+    ['an empty path', ''],
+    ['a null path', null],
+  ])('%s means the default file, as in the original (FR-3.1)', async (_, storagePath) => {
     // The default ~/.sage must land in this test's directory, never the real home.
     const homedir = jest.spyOn(os, 'homedir').mockReturnValue(dir);
     try {
-      const sessions = new PersistentSessionStore(service, '', { logger });
+      const sessions = new PersistentSessionStore(service, storagePath as string, { logger });
       const session = sessions.createSession('u');
       await sessions.flush();
       const defaultFile = path.join(dir, '.sage', 'oauth_sessions.enc');

@@ -36,7 +36,7 @@ export class Debouncer {
 
   /** Drops the pending call, if any. */
   cancel(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 

@@ -40,12 +40,10 @@ export interface JournalScan<T> {
   readonly offset: number;
   readonly badRecords: number;
   readonly corruptLines: number;
-  /** Bytes after `offset` (a torn or growing tail). */
-  readonly tailBytes: number;
 }
 
-/** Decodes lines in order, from file offset `from`; `size` is the file's length. */
-export function scanLines<T>(lines: readonly JournalLine[], from: number, size: number, spec: RecordSpec<T>, codecOf: CodecProvider, saltHex: string): JournalScan<T> {
+/** Decodes lines in order, from file offset `from`. */
+export function scanLines<T>(lines: readonly JournalLine[], from: number, spec: RecordSpec<T>, codecOf: CodecProvider, saltHex: string): JournalScan<T> {
   const codec = codecOf(saltHex);
   const changes: Change<T>[] = [];
   const checkpoints: { snapshot: string; covers: number; end: number }[] = [];
@@ -76,14 +74,13 @@ export function scanLines<T>(lines: readonly JournalLine[], from: number, size: 
       changes.push({ put, del: entry.del, end: line.end });
     }
   }
-  return { changes, checkpoints, offset, badRecords, corruptLines, tailBytes: size - offset };
+  return { changes, checkpoints, offset, badRecords, corruptLines };
 }
 
 /** A whole journal as read: its cursor and every entry after the header with its end offset. */
 export interface JournalFile {
   readonly cursor: JournalCursor | undefined;
   readonly lines: JournalLine[];
-  readonly size: number;
 }
 
 /** Reads a journal from an open descriptor; `cursor` is undefined when the header is not ours. */
@@ -94,17 +91,19 @@ export function readJournalFile(fd: number): JournalFile {
   const all = completeLines(bytes.subarray(0, read), 0);
   const first = all[0];
   const header = first === undefined ? undefined : parseHeader(first.text);
-  if (first === undefined || header === undefined) return { cursor: undefined, lines: [], size: read };
+  if (first === undefined || header === undefined) return { cursor: undefined, lines: [] };
   return {
     cursor: { header, headerLine: first.text, offset: first.end, stamp: { ...stampOf(stats), size: read } },
     lines: all.slice(1),
-    size: read,
   };
 }
 
-/** What catching up in a journal found. */
+/**
+ * What catching up in a journal found. No "unchanged" case: the caller reads
+ * only a journal whose stamp changed, and one that changed back in between
+ * costs a header read and an empty scan.
+ */
 export type TailRead<T> =
-  | { readonly kind: 'unchanged' }
   | { readonly kind: 'replaced' }
   | { readonly kind: 'grown'; readonly cursor: JournalCursor; readonly scan: JournalScan<T> };
 
@@ -120,7 +119,6 @@ export function readJournalTail<T>(journalPath: string, cursor: JournalCursor, s
   try {
     const stats = fs.fstatSync(fd);
     if (stats.ino !== cursor.stamp.ino || stats.size < cursor.offset) return { kind: 'replaced' };
-    if (stats.size === cursor.stamp.size && stats.mtimeMs === cursor.stamp.mtimeMs) return { kind: 'unchanged' };
     // An inode can be reused by a newer journal: its header (random salt or base) tells them apart.
     const headerBytes = Buffer.allocUnsafe(cursor.headerLine.length + 1);
     readFully(fd, headerBytes, 0);
@@ -128,7 +126,7 @@ export function readJournalTail<T>(journalPath: string, cursor: JournalCursor, s
     const bytes = Buffer.allocUnsafe(stats.size - cursor.offset);
     const read = readFully(fd, bytes, cursor.offset);
     const size = cursor.offset + read;
-    const scan = scanLines(completeLines(bytes.subarray(0, read), cursor.offset), cursor.offset, size, spec, codecOf, cursor.header.saltHex);
+    const scan = scanLines(completeLines(bytes.subarray(0, read), cursor.offset), cursor.offset, spec, codecOf, cursor.header.saltHex);
     return { kind: 'grown', cursor: { ...cursor, offset: scan.offset, stamp: { ...stampOf(stats), size } }, scan };
   } finally {
     fs.closeSync(fd);

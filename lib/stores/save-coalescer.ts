@@ -1,14 +1,13 @@
 /**
  * Collapses a store's saves: at most one runs and one waits. The waiting save
- * takes its snapshot only when it starts, so every change requested while one
- * save runs is carried by the next one: a burst of 1,000 changes costs two
- * writes, not 1,000 (issue 4, behaviour 2). Saves of one store never overlap,
- * and each caller learns whether the save that covers its change succeeded.
+ * calls `write` only when it starts, so every change requested while one save
+ * runs is carried by the next one: a burst of 1,000 changes costs two writes,
+ * not 1,000 (issue 4, behaviour 2). Saves of one store never overlap, and
+ * each caller learns whether the save that covers its change succeeded.
  */
 export class SaveCoalescer {
-  readonly #snapshot: () => string;
-  readonly #write: (snapshot: string) => Promise<void>;
-  /** Bumped on every change; a save records the value it snapshotted. */
+  readonly #write: () => Promise<void>;
+  /** Bumped on every change; a save records the value it had when it started. */
   #changes = 0;
   #savedChanges = 0;
   #running: Promise<void> | undefined;
@@ -16,11 +15,10 @@ export class SaveCoalescer {
   #watched: Promise<void> | undefined;
 
   /**
-   * @param snapshot Serialises the store; called synchronously when a save starts.
-   * @param write Persists one snapshot; a rejection leaves the store dirty.
+   * @param write Persists every change made so far; called synchronously when a
+   *   save starts. A rejection (or a throw) leaves the store dirty.
    */
-  constructor(snapshot: () => string, write: (snapshot: string) => Promise<void>) {
-    this.#snapshot = snapshot;
+  constructor(write: () => Promise<void>) {
     this.#write = write;
   }
 
@@ -75,7 +73,7 @@ export class SaveCoalescer {
     const target = this.#changes;
     let writing: Promise<void>;
     try {
-      writing = this.#write(this.#snapshot());
+      writing = this.#write();
     } catch (error) {
       writing = Promise.reject(error);
     }
@@ -85,7 +83,9 @@ export class SaveCoalescer {
         this.#savedChanges = target;
       })
       .finally(() => {
-        if (this.#running === running) this.#running = undefined;
+        // No save starts while this one runs: a later save waits for this whole promise, this
+        // callback included, so the running save is still this one.
+        this.#running = undefined;
       });
     this.#running = running;
     return running;

@@ -27,8 +27,6 @@ export interface StoreImage<T> {
   readonly badRecords: number;
   /** Journal lines that failed authentication with good lines after them. */
   readonly corruptLines: number;
-  /** Bytes after the last good journal line (a torn tail). */
-  readonly tailBytes: number;
 }
 
 /** Reads the snapshot and replays the journal; throws MissingKeyError (async callers) or UnsupportedStoreVersionError. */
@@ -43,12 +41,12 @@ export function readStoreImage<T>(filePath: string, spec: RecordSpec<T>, codecOf
     const snapshot = readSnapshot(filePath, spec, codecOf);
     const records = new Map<string, T>();
     for (const record of snapshot.records) records.set(spec.idOf(record), record);
-    const base = { records, snapshot, badRecords: snapshot.badRecords, corruptLines: 0, tailBytes: 0 };
+    const base = { records, snapshot, badRecords: snapshot.badRecords, corruptLines: 0 };
     if (fd === undefined) return { ...base, journal: undefined, journalState: 'none' };
     const file = readJournalFile(fd);
     if (file.cursor === undefined) return { ...base, journal: undefined, journalState: 'unreadable' };
     if (snapshot.problem !== undefined || snapshot.id === undefined) return { ...base, journal: undefined, journalState: 'stale' };
-    const scan = scanLines(file.lines, file.cursor.offset, file.size, spec, codecOf, file.cursor.header.saltHex);
+    const scan = scanLines(file.lines, file.cursor.offset, spec, codecOf, file.cursor.header.saltHex);
     let from: number | undefined;
     if (file.cursor.header.base === snapshot.id) from = 0;
     else from = scan.checkpoints.findLast((marker) => marker.snapshot === snapshot.id)?.covers;
@@ -61,7 +59,6 @@ export function readStoreImage<T>(filePath: string, spec: RecordSpec<T>, codecOf
       journalState: 'live',
       badRecords: base.badRecords + scan.badRecords,
       corruptLines: scan.corruptLines,
-      tailBytes: scan.tailBytes,
     };
   } finally {
     if (fd !== undefined) fs.closeSync(fd);

@@ -42,10 +42,7 @@ export class StorePersistence<T> {
     this.#logger = logger ?? createDefaultStoreLogger();
     this.#engine = new StoreEngine(service, this.#filePath, spec, spec.records, this.#logger);
     this.#engine.onAppended = () => this.#maybeCheckpoint();
-    this.saves = new SaveCoalescer(
-      () => '',
-      () => this.#engine.locked(() => undefined),
-    );
+    this.saves = new SaveCoalescer(() => this.#engine.locked(() => undefined));
   }
 
   /** Notes a change of the record with this id (set or deleted in the map) that the next save must carry. */
@@ -76,7 +73,8 @@ export class StorePersistence<T> {
    * result once that is on disk (a read-check-write transaction).
    */
   transaction<R>(fn: () => R): Promise<R> {
-    return this.#run(() => this.#engine.locked(fn));
+    // locked() is async: whatever it or `fn` throws arrives as a rejection.
+    return this.#engine.locked(fn);
   }
 
   /** Reads the file under its locks into the map (pending local changes stay on top); bad files are handled as the engine says. */
@@ -98,11 +96,6 @@ export class StorePersistence<T> {
     await this.#engine.locked(async () => {
       if (this.#engine.sync.snapshotId === undefined) await this.#engine.fold();
     });
-  }
-
-  /** The absolute file path, fixed at construction. */
-  get filePath(): string {
-    return this.#filePath;
   }
 
   /** Whether `close()` has begun. */
@@ -129,8 +122,9 @@ export class StorePersistence<T> {
     await this.#checkpointing;
     await this.saves.save();
     await this.#engine.locked(async () => {
-      const { journal, snapshotId } = this.#engine.sync;
-      if (journal !== undefined || snapshotId === undefined || statPath(this.#engine.sync.journalPath) !== undefined) await this.#engine.fold();
+      // After the locked catch-up, a live journal is one on disk: the stat also finds one this instance never read.
+      const { snapshotId, journalPath } = this.#engine.sync;
+      if (snapshotId === undefined || statPath(journalPath) !== undefined) await this.#engine.fold();
     });
   }
 
@@ -142,14 +136,6 @@ export class StorePersistence<T> {
   /** Reports a save nobody awaits; the error's code and message only, never a record. */
   reportFailedSave(error: unknown, message: string): void {
     safeLog(this.#logger, 'error', { store: this.#spec.name, filePath: this.#filePath, ...describeError(error) }, message);
-  }
-
-  #run<R>(start: () => Promise<R>): Promise<R> {
-    try {
-      return start();
-    } catch (error) {
-      return Promise.reject(error);
-    }
   }
 
   #maybeCheckpoint(): void {

@@ -54,10 +54,6 @@ export class StoreSync<T> {
     return this.#journal;
   }
 
-  get hasRead(): boolean {
-    return this.#hasRead;
-  }
-
   /** Whether neither file changed since this instance last read or wrote them. */
   isCurrent(): boolean {
     if (!this.#hasRead || !this.#isSnapshotUnchanged()) return false;
@@ -67,10 +63,11 @@ export class StoreSync<T> {
 
   /** Brings the records up to the file. Throws MissingKeyError when `codecOf` does not derive. */
   catchUp(codecOf: CodecProvider, isLocked: boolean): CatchUp<T> {
-    if (this.isCurrent()) return { kind: 'current' };
+    // A journal a lookup ignored is read again under the lock, so it is moved aside (and warned
+    // about) before this instance's next save could replace it.
+    if (this.isCurrent() && !(isLocked && this.#ignoredJournal !== undefined)) return { kind: 'current' };
     if (this.#hasRead && this.#journal !== undefined && this.#isSnapshotUnchanged()) {
       const tail = readJournalTail(this.journalPath, this.#journal, this.#spec, codecOf);
-      if (tail.kind === 'unchanged') return { kind: 'current' };
       if (tail.kind === 'grown') {
         applyChanges(this.records, tail.scan.changes, this.#spec, new Set(this.pending.keys()));
         this.#journal = tail.cursor;
