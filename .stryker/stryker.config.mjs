@@ -39,7 +39,7 @@ const SCOPES = {
       'lib/files/lock-wait.ts',
       'lib/files/takeover-lock.ts',
     ],
-    tests: ['files-{process-lock,hardening}'],
+    tests: ['files-{process-lock,hardening,lock-parts}'],
   },
   stores: {
     mutate: [
