@@ -1,17 +1,30 @@
 /**
  * The cross-process lock's parts on their own (issue 16: what the lock's
  * suites leave unpinned): the poll delays, the abortable sleep, the
- * staleness watch. Fake timers and a fixed Math.random; no files.
+ * staleness watch, the entry's record and its reads. Fake timers, a fixed
+ * Math.random, real files in a fresh temp dir, faults through the seam.
  */
+import fs from 'node:fs';
 import { getEventListeners } from 'node:events';
+import path from 'node:path';
+import { createFileSystem } from '../lib/files/fs-seam.js';
+import { createEntry, parseOwner, prepareEntry, readEntry, readRecord } from '../lib/files/lock-entry.js';
 import { StaleWatch } from '../lib/files/lock-staleness.js';
 import { pollDelay, sleep } from '../lib/files/lock-wait.js';
+import { fsError, makeTempDir, removeTempDir } from './helpers/common.js';
 
-beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
+let dir: string;
+let entry: string;
+beforeEach(() => {
+  dir = makeTempDir();
+  entry = path.join(dir, 'sessions.enc.lock');
+  jest.useFakeTimers({ now: 1_000_000, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+});
 afterEach(() => {
   const timersLeft = jest.getTimerCount();
   jest.useRealTimers();
   jest.restoreAllMocks();
+  removeTempDir(dir);
   expect(timersLeft).toBe(0);
 });
 
@@ -125,5 +138,113 @@ describe('FR-2 (issue 9): staleness by wall age or by an unchanged pair on the m
     expect(watch.isSame({ content: 'a', mtimeMs: 5 })).toBe(true);
     expect(watch.isSame({ content: 'b', mtimeMs: 5 })).toBe(false);
     expect(watch.isSame({ content: 'a', mtimeMs: 6 })).toBe(false);
+  });
+});
+
+describe('FR-2 (issue 9): the lock entry’s owner record', () => {
+  const owner = { pid: 42, hostname: 'h', token: 't', createdAt: 7 };
+
+  test('a record with every field typed right is read back with exactly those fields', () => {
+    expect(parseOwner(JSON.stringify({ ...owner, extra: 'x' }))).toEqual(owner);
+  });
+
+  test.each([
+    ['not JSON', '{'],
+    ['null', 'null'],
+    ['a number', '42'],
+    ['a string pid', JSON.stringify({ ...owner, pid: '42' })],
+    ['a numeric hostname', JSON.stringify({ ...owner, hostname: 1 })],
+    ['no token', JSON.stringify({ ...owner, token: undefined })],
+    ['a string createdAt', JSON.stringify({ ...owner, createdAt: '7' })],
+  ])('%s is no owner record', (_label, content) => {
+    expect(parseOwner(content)).toBeUndefined();
+  });
+});
+
+describe('FR-2 (issue 9), NFR-8: creating and reading the entry', () => {
+  test('createEntry writes the record, sets the mtime from our clock, and reports false when the entry exists', async () => {
+    expect(await createEntry(createFileSystem(), entry, 'ours', 1_700_000_000_000)).toBe(true);
+    expect(fs.readFileSync(entry, 'utf8')).toBe('ours');
+    expect(fs.statSync(entry).mtimeMs).toBe(1_700_000_000_000);
+    expect(await createEntry(createFileSystem(), entry, 'theirs', Date.now())).toBe(false);
+    expect(fs.readFileSync(entry, 'utf8')).toBe('ours');
+    expect(fs.readdirSync(dir)).toEqual(['sessions.enc.lock']);
+  });
+
+  test('a failing utimes after the create is ignored: the entry is still created', async () => {
+    const seam = createFileSystem({ utimes: () => Promise.reject(fsError('EPERM', 'utime')) });
+    expect(await createEntry(seam, entry, 'ours', Date.now())).toBe(true);
+    expect(fs.readFileSync(entry, 'utf8')).toBe('ours');
+  });
+
+  test('a temp file that keeps vanishing before the link is retried three times, then ENOENT is reported', async () => {
+    let links = 0;
+    const seam = createFileSystem({
+      link: async () => {
+        links += 1;
+        throw fsError('ENOENT', 'link');
+      },
+    });
+    await expect(createEntry(seam, entry, 'ours', Date.now())).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(links).toBe(3);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test('any other link error is reported at once', async () => {
+    let links = 0;
+    const seam = createFileSystem({
+      link: async () => {
+        links += 1;
+        throw fsError('EACCES', 'link');
+      },
+    });
+    await expect(createEntry(seam, entry, 'ours', Date.now())).rejects.toMatchObject({ code: 'EACCES' });
+    expect(links).toBe(1);
+  });
+
+  test('prepareEntry leaves a temp file holding the record; a failed write closes and removes it and rethrows', async () => {
+    const temp = await prepareEntry(createFileSystem(), entry, 'ours');
+    expect(path.dirname(temp)).toBe(dir);
+    expect(fs.readFileSync(temp, 'utf8')).toBe('ours');
+    fs.unlinkSync(temp);
+    const failure = fsError('ENOSPC', 'write');
+    let closes = 0;
+    const seam = createFileSystem({
+      write: () => Promise.reject(failure),
+      close: async (handle) => {
+        closes += 1;
+        await handle.close();
+      },
+    });
+    await expect(prepareEntry(seam, entry, 'ours')).rejects.toBe(failure);
+    expect(closes).toBe(1);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test('readEntry: the record and its mtime; undefined when there is none; other errors rethrown', async () => {
+    fs.writeFileSync(entry, 'record');
+    const when = new Date(1_700_000_000_000);
+    fs.utimesSync(entry, when, when);
+    expect(await readEntry(createFileSystem(), entry)).toEqual({ content: 'record', mtimeMs: 1_700_000_000_000 });
+    expect(await readEntry(createFileSystem(), path.join(dir, 'none.lock'))).toBeUndefined();
+    const eacces = fsError('EACCES', 'open');
+    await expect(readEntry(createFileSystem({ readFile: () => Promise.reject(eacces) }), entry)).rejects.toBe(eacces);
+  });
+
+  test('readEntry: a directory at the path (lstat says not a file) is ERR_LOCK_ENTRY_INVALID, naming the path', async () => {
+    fs.mkdirSync(entry);
+    await expect(readEntry(createFileSystem(), entry)).rejects.toMatchObject({
+      code: 'ERR_LOCK_ENTRY_INVALID',
+      lockPath: entry,
+      message: `the lock entry ${JSON.stringify(entry)} is not a regular file; remove it by hand`,
+    });
+  });
+
+  test('readRecord: the record, undefined when there is none, other errors rethrown', async () => {
+    fs.writeFileSync(entry, 'record');
+    expect(await readRecord(createFileSystem(), entry)).toBe('record');
+    expect(await readRecord(createFileSystem(), path.join(dir, 'none.lock'))).toBeUndefined();
+    const eio = fsError('EIO', 'read');
+    await expect(readRecord(createFileSystem({ readFile: () => Promise.reject(eio) }), entry)).rejects.toBe(eio);
   });
 });
