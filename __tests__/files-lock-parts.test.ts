@@ -10,8 +10,9 @@ import path from 'node:path';
 import { createFileSystem } from '../lib/files/fs-seam.js';
 import { createEntry, parseOwner, prepareEntry, readEntry, readRecord } from '../lib/files/lock-entry.js';
 import { StaleWatch } from '../lib/files/lock-staleness.js';
+import { removeEntryUnderSubLock, takeOverEntry, TakeoverLock, Tenure } from '../lib/files/takeover-lock.js';
 import { pollDelay, sleep } from '../lib/files/lock-wait.js';
-import { fsError, makeTempDir, removeTempDir } from './helpers/common.js';
+import { drain, fsError, makeTempDir, removeTempDir } from './helpers/common.js';
 
 let dir: string;
 let entry: string;
@@ -246,5 +247,210 @@ describe('FR-2 (issue 9), NFR-8: creating and reading the entry', () => {
     expect(await readRecord(createFileSystem(), path.join(dir, 'none.lock'))).toBeUndefined();
     const eio = fsError('EIO', 'read');
     await expect(readRecord(createFileSystem({ readFile: () => Promise.reject(eio) }), entry)).rejects.toBe(eio);
+  });
+});
+
+describe('FR-2 (issue 9): the takeover sub-lock', () => {
+  const STALE_MS = 10_000;
+  const sub = (): string => `${entry}.takeover`;
+
+  test('a tenure may act only within staleMs / 2 of its start; an overstayed one leaves its sub-lock to be broken', async () => {
+    fs.writeFileSync(sub(), 'mine');
+    const tenure = new Tenure(createFileSystem(), sub(), 'mine', performance.now(), STALE_MS);
+    expect(await tenure.isOurs()).toBe(true);
+    jest.advanceTimersByTime(STALE_MS / 2 - 1);
+    expect(tenure.isFresh()).toBe(true);
+    jest.advanceTimersByTime(1);
+    expect(tenure.isFresh()).toBe(false);
+    await tenure.leave();
+    expect(fs.existsSync(sub())).toBe(true);
+    fs.writeFileSync(sub(), 'another');
+    expect(await tenure.isOurs()).toBe(false);
+  });
+
+  test('leaving removes the sub-lock; one already gone is fine; another unlink error is rethrown', async () => {
+    fs.writeFileSync(sub(), 'mine');
+    await new Tenure(createFileSystem(), sub(), 'mine', performance.now(), STALE_MS).leave();
+    expect(fs.existsSync(sub())).toBe(false);
+    await expect(new Tenure(createFileSystem(), sub(), 'mine', performance.now(), STALE_MS).leave()).resolves.toBeUndefined();
+    const eperm = fsError('EPERM', 'unlink');
+    const failing = new Tenure(createFileSystem({ unlink: () => Promise.reject(eperm) }), sub(), 'mine', performance.now(), STALE_MS);
+    await expect(failing.leave()).rejects.toBe(eperm);
+  });
+
+  test('tryEnter: a tenure when the sub-lock is free; undefined while another holds it; a holder seen unchanged for staleMs is broken', async () => {
+    const first = await new TakeoverLock(createFileSystem(), entry, STALE_MS).tryEnter();
+    expect(first).toBeInstanceOf(Tenure);
+    const held = fs.readFileSync(sub(), 'utf8');
+    const rival = new TakeoverLock(createFileSystem(), entry, STALE_MS);
+    expect(await rival.tryEnter()).toBeUndefined();
+    jest.advanceTimersByTime(STALE_MS - 1);
+    expect(await rival.tryEnter()).toBeUndefined();
+    expect(fs.readFileSync(sub(), 'utf8')).toBe(held);
+    jest.advanceTimersByTime(1);
+    expect(await rival.tryEnter()).toBeUndefined();
+    expect(fs.readdirSync(dir)).toEqual([]);
+    expect(await rival.tryEnter()).toBeInstanceOf(Tenure);
+  });
+
+  test('breaking a stale sub-lock that was replaced meanwhile links the new one back', async () => {
+    fs.writeFileSync(sub(), 'dead holder');
+    let isSwapping = false;
+    const seam = createFileSystem({
+      rename: async (from, to) => {
+        // Between the judgement and the move, the dead holder's sub-lock was broken and a live one made.
+        if (isSwapping) fs.writeFileSync(from, 'live holder');
+        await fs.promises.rename(from, to);
+      },
+    });
+    const breaker = new TakeoverLock(seam, entry, STALE_MS);
+    expect(await breaker.tryEnter()).toBeUndefined();
+    jest.advanceTimersByTime(STALE_MS);
+    isSwapping = true;
+    expect(await breaker.tryEnter()).toBeUndefined();
+    expect(fs.readdirSync(dir)).toEqual(['sessions.enc.lock.takeover']);
+    expect(fs.readFileSync(sub(), 'utf8')).toBe('live holder');
+  });
+
+  test('breaking a sub-lock that vanished meanwhile is a no-op; another rename error is rethrown', async () => {
+    fs.writeFileSync(sub(), 'dead holder');
+    let renameError: Error = fsError('ENOENT', 'rename');
+    const seam = createFileSystem({ rename: () => Promise.reject(renameError) });
+    const breaker = new TakeoverLock(seam, entry, STALE_MS);
+    await breaker.tryEnter();
+    jest.advanceTimersByTime(STALE_MS);
+    await expect(breaker.tryEnter()).resolves.toBeUndefined();
+    renameError = fsError('EACCES', 'rename');
+    await expect(breaker.tryEnter()).rejects.toBe(renameError);
+    expect(fs.readdirSync(dir)).toEqual(['sessions.enc.lock.takeover']);
+  });
+});
+
+describe('FR-2 (issue 9): takeOverEntry and removeEntryUnderSubLock', () => {
+  const STALE_MS = 10_000;
+  const staleEntry = (content: string): void => {
+    fs.writeFileSync(entry, content);
+    const when = (Date.now() - STALE_MS - 1) / 1000;
+    fs.utimesSync(entry, when, when);
+  };
+  const judged = async (): Promise<StaleWatch> => {
+    const watch = new StaleWatch(STALE_MS);
+    const seen = await readEntry(createFileSystem(), entry);
+    expect(watch.untilStale(seen!)).toBeLessThanOrEqual(0);
+    return watch;
+  };
+
+  test('taken: the judged entry is replaced with ours, and no temp file or sub-lock is left', async () => {
+    staleEntry('dead');
+    const watch = await judged();
+    const unlinked: string[] = [];
+    const seam = createFileSystem({
+      unlink: async (file) => {
+        unlinked.push(path.basename(file));
+        await fs.promises.unlink(file);
+      },
+    });
+    const outcome = await takeOverEntry(seam, entry, watch, new TakeoverLock(seam, entry, STALE_MS), 'ours');
+    expect(outcome).toBe('taken');
+    expect(fs.readFileSync(entry, 'utf8')).toBe('ours');
+    expect(fs.readdirSync(dir)).toEqual(['sessions.enc.lock']);
+    // Our prepared temp file became the entry: nothing unlinks it afterwards.
+    expect(unlinked.filter((name) => /^sessions\.enc\.lock\.\d+\..*\.tmp$/.test(name))).toEqual([]);
+    expect(unlinked).toContain('sessions.enc.lock.takeover');
+  });
+
+  test('changed: an entry that is no longer the judged pair is left alone', async () => {
+    staleEntry('dead');
+    const watch = await judged();
+    staleEntry('another');
+    const outcome = await takeOverEntry(createFileSystem(), entry, watch, new TakeoverLock(createFileSystem(), entry, STALE_MS), 'ours');
+    expect(outcome).toBe('changed');
+    expect(fs.readFileSync(entry, 'utf8')).toBe('another');
+    expect(fs.readdirSync(dir)).toEqual(['sessions.enc.lock']);
+  });
+
+  test('changed: the same pair, no longer stale when re-judged under the sub-lock (the wall clock stepped back), is left alone', async () => {
+    staleEntry('dead');
+    const watch = await judged();
+    jest.setSystemTime(Date.now() - 2000);
+    const outcome = await takeOverEntry(createFileSystem(), entry, watch, new TakeoverLock(createFileSystem(), entry, STALE_MS), 'ours');
+    expect(outcome).toBe('changed');
+    expect(fs.readFileSync(entry, 'utf8')).toBe('dead');
+  });
+
+  test('absent: the entry is gone; busy: another holds the sub-lock; neither leaves our temp file', async () => {
+    staleEntry('dead');
+    const watch = await judged();
+    fs.unlinkSync(entry);
+    expect(await takeOverEntry(createFileSystem(), entry, watch, new TakeoverLock(createFileSystem(), entry, STALE_MS), 'ours')).toBe('absent');
+    expect(fs.readdirSync(dir)).toEqual([]);
+    staleEntry('dead');
+    const again = await judged();
+    fs.writeFileSync(`${entry}.takeover`, 'someone');
+    expect(await takeOverEntry(createFileSystem(), entry, again, new TakeoverLock(createFileSystem(), entry, STALE_MS), 'ours')).toBe('busy');
+    expect(fs.readdirSync(dir).sort()).toEqual(['sessions.enc.lock', 'sessions.enc.lock.takeover']);
+    expect(fs.readFileSync(entry, 'utf8')).toBe('dead');
+  });
+
+  test.each([
+    ['the entry', ''],
+    ['its own sub-lock record', '.takeover'],
+  ])('a tenure that overstays reading %s does not replace the entry', async (_label, suffix) => {
+    staleEntry('dead');
+    const watch = await judged();
+    const seam = createFileSystem({
+      readFile: async (file) => {
+        // One read under the sub-lock stalls past staleMs / 2.
+        if (file === `${entry}${suffix}`) jest.advanceTimersByTime(STALE_MS / 2);
+        return fs.promises.readFile(file, 'utf8');
+      },
+    });
+    expect(await takeOverEntry(seam, entry, watch, new TakeoverLock(seam, entry, STALE_MS), 'ours')).toBe('changed');
+    expect(fs.readFileSync(entry, 'utf8')).toBe('dead');
+    expect(fs.readdirSync(dir).sort()).toEqual(['sessions.enc.lock', 'sessions.enc.lock.takeover']);
+  });
+
+  test('removeEntryUnderSubLock removes only the entry holding our record, and waits while the sub-lock is held', async () => {
+    fs.writeFileSync(entry, 'theirs');
+    await removeEntryUnderSubLock(createFileSystem(), entry, 'ours', STALE_MS, 25);
+    expect(fs.readdirSync(dir)).toEqual(['sessions.enc.lock']);
+    fs.writeFileSync(entry, 'ours');
+    fs.writeFileSync(`${entry}.takeover`, 'someone');
+    let isDone = false;
+    const removing = removeEntryUnderSubLock(createFileSystem(), entry, 'ours', STALE_MS, 25).then(() => (isDone = true));
+    // Fake time moves only while the remover sleeps between polls, never while its real I/O runs.
+    const step = async (): Promise<void> => {
+      if (jest.getTimerCount() > 0) await jest.advanceTimersByTimeAsync(25);
+      else await drain();
+    };
+    for (let polls = 0; polls < 20; polls += jest.getTimerCount()) await step();
+    expect(isDone).toBe(false);
+    expect(fs.existsSync(entry)).toBe(true);
+    fs.unlinkSync(`${entry}.takeover`);
+    while (!isDone) await step();
+    await removing;
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test('removeEntryUnderSubLock does not remove the entry when its tenure overstays the read', async () => {
+    fs.writeFileSync(entry, 'ours');
+    const seam = createFileSystem({
+      readFile: async (file) => {
+        if (file === entry) jest.advanceTimersByTime(STALE_MS / 2);
+        return fs.promises.readFile(file, 'utf8');
+      },
+    });
+    await removeEntryUnderSubLock(seam, entry, 'ours', STALE_MS, 25);
+    expect(fs.readdirSync(dir).sort()).toEqual(['sessions.enc.lock', 'sessions.enc.lock.takeover']);
+  });
+
+  test('removeEntryUnderSubLock: an entry already gone is fine; another unlink error is rethrown and the sub-lock is left', async () => {
+    fs.writeFileSync(entry, 'ours');
+    const eperm = fsError('EPERM', 'unlink');
+    const seam = createFileSystem({ unlink: (file) => (file === entry ? Promise.reject(eperm) : fs.promises.unlink(file)) });
+    await expect(removeEntryUnderSubLock(seam, entry, 'ours', STALE_MS, 25)).rejects.toBe(eperm);
+    expect(fs.readdirSync(dir)).toEqual(['sessions.enc.lock']);
+    const gone = createFileSystem({ unlink: (file) => (file === entry ? Promise.reject(fsError('ENOENT', 'unlink')) : fs.promises.unlink(file)) });
+    await expect(removeEntryUnderSubLock(gone, entry, 'ours', STALE_MS, 25)).resolves.toBeUndefined();
   });
 });
