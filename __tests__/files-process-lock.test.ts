@@ -349,6 +349,44 @@ describe('process lock: waiting, aborting and options', () => {
     await expect(acquireProcessLock(target, options)).rejects.toMatchObject({ code: 'ERR_LOCK_OPTION', message: expect.stringContaining(name) });
   });
 
+  test.each([
+    [{ staleMs: 1000, heartbeatMs: 1000 }, 'process lock option heartbeatMs must be at most staleMs / 2 (500)'],
+    [{ staleMs: 499 }, 'process lock option staleMs must be at least 500'],
+    [{ retryMs: 2 ** 31 }, 'process lock option retryMs must be a number of ms in (0, 2147483647]'],
+    [{ staleMs: '10000' as unknown as number }, `process lock option staleMs must be a number of ms in (0, ${Number.MAX_SAFE_INTEGER}]`],
+    [{ staleMs: 2 ** 53 }, `process lock option staleMs must be a number of ms in (0, ${Number.MAX_SAFE_INTEGER}]`],
+    [{ staleMs: 2 ** 40, heartbeatMs: 2 ** 31 }, 'process lock option heartbeatMs must be a number of ms in (0, 2147483647]'],
+    [{ heartbeatMs: 10_001 }, 'process lock option heartbeatMs must be a number of ms in (0, 10000]'],
+  ])('option %j is rejected with the message %j and no lockPath', async (options, message) => {
+    await expect(acquireProcessLock(target, options)).rejects.toMatchObject({ name: 'ProcessLockError', code: 'ERR_LOCK_OPTION', message, lockPath: undefined });
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test.each([
+    [{ staleMs: 500 }],
+    [{ staleMs: 1000, heartbeatMs: 500 }],
+    [{ retryMs: 2 ** 31 - 1 }],
+    [{ staleMs: Number.MAX_SAFE_INTEGER }],
+    [{ staleMs: 2 ** 40 }],
+  ])('option %j, at its bound, is accepted', async (options) => {
+    const lock = await acquire(options);
+    expect(jest.getTimerCount()).toBe(1);
+    await lock.release();
+  });
+
+  test('the default heartbeat is staleMs / 3', async () => {
+    const lock = await acquire({ staleMs: 3000 });
+    const mtime = (): number => fs.statSync(lockFile).mtimeMs;
+    const created = mtime();
+    await jest.advanceTimersByTimeAsync(999);
+    await settleIo();
+    expect(mtime()).toBe(created);
+    await jest.advanceTimersByTimeAsync(1);
+    await settleIo();
+    expect(mtime()).toBe(created + 1000);
+    await lock.release();
+  });
+
   test('every spelling of a path shares one lock (canonical path)', async () => {
     const lock = await acquireProcessLock(path.join(dir, '.', 'x', '..', 'sessions.enc'));
     expect(fs.existsSync(lockFile)).toBe(true);
