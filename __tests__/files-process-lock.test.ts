@@ -324,6 +324,37 @@ describe('process lock: waiting, aborting and options', () => {
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 
+  test('an entry released between our failed link and our read is retried at once, but only once in a row', async () => {
+    let phantoms = 0;
+    // EEXIST with no entry behind it: what a holder releasing right after our link looks like.
+    const link = async (from: string, to: string): Promise<void> => {
+      if (to === lockFile && phantoms < 2) {
+        phantoms += 1;
+        throw Object.assign(new Error('injected'), { code: 'EEXIST' });
+      }
+      await fsp.link(from, to);
+    };
+    const acquiring = track(acquire({ fileSystem: io({ link }) }));
+    await settleIo();
+    expect(phantoms).toBe(2);
+    expect(acquiring.isSettled).toBe(false);
+    expect(jest.getTimerCount()).toBe(1); // the poll after the second miss in a row
+    await drive(1000, () => acquiring.isSettled);
+    const lock = await acquiring.promise;
+    await lock.release();
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test('a release whose unlink finds the entry gone already resolves; another unlink error rejects', async () => {
+    const gone = await acquire({ fileSystem: io({ unlink: async (file) => (file === lockFile ? Promise.reject(Object.assign(new Error('injected'), { code: 'ENOENT' })) : fsp.unlink(file)) }) });
+    await expect(gone.release()).resolves.toBeUndefined();
+    fs.unlinkSync(lockFile);
+    const eperm = Object.assign(new Error('injected'), { code: 'EPERM' });
+    const refused = await acquire({ fileSystem: io({ unlink: async (file) => (file === lockFile ? Promise.reject(eperm) : fsp.unlink(file)) }) });
+    await expect(refused.release()).rejects.toBe(eperm);
+    expect(fs.readdirSync(dir)).toEqual(['sessions.enc.lock']);
+  });
+
   test('an already aborted signal rejects before touching the file', async () => {
     await expect(acquire({ signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ERR_LOCK_ABORTED' });
     expect(fs.existsSync(lockFile)).toBe(false);
