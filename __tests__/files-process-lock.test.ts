@@ -282,9 +282,42 @@ describe('process lock: a lost lock is detected and never removed from its new h
     isFailing = true;
     await drive(4000, () => lock.isCompromised);
     expect(lock.isCompromised).toBe(true);
-    await expect(lock.assertHeld()).rejects.toMatchObject({ code: 'ERR_LOCK_COMPROMISED', cause: eio });
+    await expect(lock.assertHeld()).rejects.toMatchObject({ code: 'ERR_LOCK_COMPROMISED', cause: eio, message: `lost the lock ${JSON.stringify(lockFile)}: its heartbeat failed for 3000 ms` });
     await lock.release();
     expect(fs.existsSync(lockFile)).toBe(false); // still ours on disk, so release removed it
+  });
+
+  test('the lost-lock errors say why, naming the lock file, and a foreign record that is no owner record names nobody', async () => {
+    const vanished = await acquire();
+    fs.unlinkSync(lockFile);
+    const failure = await vanished.assertHeld().catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'ERR_LOCK_COMPROMISED', message: `lost the lock ${JSON.stringify(lockFile)}: its entry vanished`, cause: expect.objectContaining({ code: 'ENOENT' }) });
+    await vanished.release();
+    const taken = await acquire();
+    writeForeignEntry(0);
+    await expect(taken.assertHeld()).rejects.toMatchObject({ message: `lost the lock ${JSON.stringify(lockFile)}: it was taken over by pid 999999 on "elsewhere"` });
+    await taken.release();
+    fs.unlinkSync(lockFile);
+    const garbled = await acquire();
+    fs.writeFileSync(lockFile, 'not a record');
+    await expect(garbled.assertHeld()).rejects.toMatchObject({ message: `lost the lock ${JSON.stringify(lockFile)}: it was taken over` });
+    await garbled.release();
+    expect(fs.readFileSync(lockFile, 'utf8')).toBe('not a record');
+  });
+
+  test('an entry that vanishes between the heartbeat’s touch and its read is lost too', async () => {
+    const utimes = async (file: string, timeMs: number): Promise<void> => {
+      await fsp.utimes(file, timeMs / 1000, timeMs / 1000);
+      if (file === lockFile && isVanishing) fs.unlinkSync(file);
+    };
+    let isVanishing = false;
+    const lock = await acquire({ fileSystem: io({ utimes }) });
+    isVanishing = true;
+    const failure = await lock.assertHeld().catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'ERR_LOCK_COMPROMISED', message: `lost the lock ${JSON.stringify(lockFile)}: its entry vanished` });
+    expect((failure as Error).cause).toBeUndefined(); // the read said so, no error
+    expect(lock.isCompromised).toBe(true);
+    await lock.release();
   });
 
   test('assertHeld after release rejects ERR_LOCK_RELEASED; release is idempotent', async () => {
@@ -292,7 +325,7 @@ describe('process lock: a lost lock is detected and never removed from its new h
     const first = lock.release();
     expect(lock.release()).toBe(first);
     await first;
-    await expect(lock.assertHeld()).rejects.toMatchObject({ code: 'ERR_LOCK_RELEASED' });
+    await expect(lock.assertHeld()).rejects.toMatchObject({ code: 'ERR_LOCK_RELEASED', lockPath: lockFile, message: `the lock ${JSON.stringify(lockFile)} was released` });
   });
 });
 
