@@ -26,7 +26,8 @@ const SCOPES = {
       'lib/encryption/crypto-format.ts',
     ],
     // Not encryption-locks (1,000 fsynced saves per covering mutant): FileLocks has its own scope.
-    tests: ['encryption-{atomic-write,faults,format,read,sweep,key}', 'reliability.faults'],
+    // files-hardening pins the fsync of directories the atomic write creates.
+    tests: ['encryption-{atomic-write,faults,format,read,sweep,key}', 'files-hardening', 'reliability.faults'],
   },
   // The cross-process lock, against its in-process suites (fake timers, real files); the
   // *.process suites that run it across processes load the built package and cannot kill mutants.
