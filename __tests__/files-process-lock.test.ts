@@ -538,6 +538,84 @@ describe('process lock: review findings D2-D8', () => {
   });
 });
 
+describe('process lock, D2: a release skips the takeover sub-lock only while provably fresh on both clocks', () => {
+  const STALE = 4000; // late at 3,000 ms
+  /** An acquirer whose file system records every link target and runs `onRead` before reading the entry. */
+  function recording(hooks: { onRead?: () => void; afterTouch?: () => void } = {}): { fileSystem: FileSystem; links: string[] } {
+    const links: string[] = [];
+    const fileSystem = io({
+      link: async (from, to) => {
+        links.push(path.basename(to));
+        await fsp.link(from, to);
+      },
+      readFile: async (file) => {
+        if (file === lockFile) hooks.onRead?.();
+        return fsp.readFile(file, 'utf8');
+      },
+      utimes: async (file, timeMs) => {
+        await fsp.utimes(file, timeMs / 1000, timeMs / 1000);
+        if (file === lockFile) hooks.afterTouch?.();
+      },
+    });
+    return { fileSystem, links };
+  }
+  const UNDER_SUB_LOCK = ['sessions.enc.lock', 'sessions.enc.lock.takeover'];
+
+  test.each([
+    [2999, ['sessions.enc.lock']],
+    [3000, UNDER_SUB_LOCK],
+  ])('the wall clock %i ms on since the last refresh: links %j, reading the entry once', async (stepMs, expected) => {
+    let reads = 0;
+    const { fileSystem, links } = recording({ onRead: () => (reads += 1) });
+    const lock = await acquire({ staleMs: STALE, fileSystem });
+    jest.setSystemTime(Date.now() + stepMs);
+    await lock.release();
+    expect(links).toEqual(expected);
+    expect(reads).toBe(1);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test('late on the monotonic clock alone (the wall clock stepped back) also goes through the sub-lock', async () => {
+    let isFailing = false;
+    const { fileSystem, links } = recording({
+      afterTouch: () => {
+        if (isFailing) throw Object.assign(new Error('injected'), { code: 'EIO' });
+      },
+    });
+    const lock = await acquire({ staleMs: STALE, fileSystem });
+    isFailing = true;
+    await drive(3000, () => false, 100);
+    isFailing = false;
+    jest.setSystemTime(Date.now() - 3000);
+    expect(lock.isCompromised).toBe(false);
+    await lock.release();
+    expect(links).toEqual(UNDER_SUB_LOCK);
+  });
+
+  test('a release whose read of the entry stalls into lateness goes through the sub-lock', async () => {
+    let isReleasing = false;
+    const { fileSystem, links } = recording({ onRead: () => isReleasing && jest.setSystemTime(Date.now() + 3000) });
+    const lock = await acquire({ staleMs: STALE, fileSystem });
+    isReleasing = true;
+    await lock.release();
+    expect(links).toEqual(UNDER_SUB_LOCK);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test('a heartbeat that once landed late makes the release go through the sub-lock, even when fresh again', async () => {
+    let isSlow = false;
+    const { fileSystem, links } = recording({ afterTouch: () => isSlow && jest.setSystemTime(Date.now() + 3000) });
+    const lock = await acquire({ staleMs: STALE, fileSystem });
+    isSlow = true;
+    await lock.assertHeld();
+    isSlow = false;
+    jest.setSystemTime(Date.now() - 3000);
+    await lock.assertHeld();
+    await lock.release();
+    expect(links).toEqual(UNDER_SUB_LOCK);
+  });
+});
+
 interface Tracked<T> {
   readonly promise: Promise<T>;
   readonly isSettled: boolean;
