@@ -142,6 +142,8 @@ describe('process lock: stale entries are taken over by mtime age only', () => {
     await drive(1000, () => acquiring.isSettled);
     expect(acquiring.outcome).toBe('fulfilled');
     expect(ownerToken()).not.toBe('f'.repeat(32));
+    // The taken-over entry's heartbeat time is set from our (here fake) clock, not left at the rename's.
+    expect(Math.abs(fs.statSync(lockFile).mtimeMs - Date.now())).toBeLessThan(100);
     await (await acquiring.promise).release();
     expect(fs.existsSync(lockFile)).toBe(false);
   });
