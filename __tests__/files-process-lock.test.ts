@@ -380,6 +380,19 @@ describe('process lock: waiting, aborting and options', () => {
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 
+  test('an abort during an attempt that retries at once stops before the next attempt', async () => {
+    const controller = new AbortController();
+    const link = async (from: string, to: string): Promise<void> => {
+      if (to === lockFile && !controller.signal.aborted) {
+        controller.abort();
+        throw Object.assign(new Error('injected'), { code: 'EEXIST' });
+      }
+      await fsp.link(from, to);
+    };
+    await expect(acquire({ fileSystem: io({ link }), signal: controller.signal })).rejects.toMatchObject({ code: 'ERR_LOCK_ABORTED' });
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
   test('a release whose unlink finds the entry gone already resolves; another unlink error rejects', async () => {
     const gone = await acquire({ fileSystem: io({ unlink: async (file) => (file === lockFile ? Promise.reject(Object.assign(new Error('injected'), { code: 'ENOENT' })) : fsp.unlink(file)) }) });
     await expect(gone.release()).resolves.toBeUndefined();
