@@ -289,6 +289,35 @@ describe('process lock: a lost lock is detected and never removed from its new h
     expect(fs.existsSync(lockFile)).toBe(false); // still ours on disk, so release removed it
   });
 
+  test('a lock lost by its heartbeat is no longer deferred to here: a waiter in this process takes its stale entry over', async () => {
+    let isFailing = false;
+    const utimes = async (file: string, timeMs: number): Promise<void> => {
+      if (isFailing && file === lockFile) throw Object.assign(new Error('injected'), { code: 'EIO' });
+      await fsp.utimes(file, timeMs / 1000, timeMs / 1000);
+    };
+    const lost = await acquire({ staleMs: 3000, fileSystem: io({ utimes }) });
+    isFailing = true;
+    await drive(3500, () => lost.isCompromised);
+    expect(lost.isCompromised).toBe(true);
+    const waiter = track(acquire({ staleMs: 3000 }));
+    await drive(4000, () => waiter.isSettled);
+    expect(waiter.outcome).toBe('fulfilled');
+    await (await waiter.promise).release();
+    await lost.release();
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test('an entry whose release failed is no longer deferred to here: a waiter in this process takes it over once stale', async () => {
+    const eperm = Object.assign(new Error('injected'), { code: 'EPERM' });
+    const refused = await acquire({ staleMs: 3000, fileSystem: io({ unlink: async (file) => (file === lockFile ? Promise.reject(eperm) : fsp.unlink(file)) }) });
+    await expect(refused.release()).rejects.toBe(eperm);
+    const waiter = track(acquire({ staleMs: 3000 }));
+    await drive(4000, () => waiter.isSettled);
+    expect(waiter.outcome).toBe('fulfilled');
+    await (await waiter.promise).release();
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
   test('the lost-lock errors say why, naming the lock file, and a foreign record that is no owner record names nobody', async () => {
     const vanished = await acquire();
     fs.unlinkSync(lockFile);
