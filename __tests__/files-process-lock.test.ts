@@ -445,6 +445,17 @@ describe('process lock: waiting, aborting and options', () => {
     expect(fs.existsSync(lockFile)).toBe(false);
   });
 
+  test('withProcessLock: a failing release rejects a successful fn, and rides on a failed fn’s error as cleanupErrors', async () => {
+    const eperm = Object.assign(new Error('injected'), { code: 'EPERM' });
+    const fileSystem = io({ unlink: async (file) => (file === lockFile ? Promise.reject(eperm) : fsp.unlink(file)) });
+    await expect(withProcessLock(target, async () => 42, { fileSystem })).rejects.toBe(eperm);
+    fs.unlinkSync(lockFile);
+    const failure = new Error('task failed');
+    await expect(withProcessLock(target, async () => Promise.reject(failure), { fileSystem })).rejects.toBe(failure);
+    expect((failure as Error & { cleanupErrors?: unknown[] }).cleanupErrors).toEqual([eperm]);
+    fs.unlinkSync(lockFile);
+  });
+
   test.each([
     [{ staleMs: 0 }, 'staleMs'],
     [{ staleMs: Number.NaN }, 'staleMs'],
