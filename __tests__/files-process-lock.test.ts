@@ -289,6 +289,16 @@ describe('process lock: a lost lock is detected and never removed from its new h
     expect(fs.existsSync(lockFile)).toBe(false); // still ours on disk, so release removed it
   });
 
+  test('a heartbeat failing for exactly staleMs since the last refresh compromises the lock', async () => {
+    const utimes = async (): Promise<void> => Promise.reject(Object.assign(new Error('injected'), { code: 'EIO' }));
+    const lock = await acquire({ staleMs: 3000, fileSystem: io({ utimes }) });
+    await drive(2990);
+    expect(lock.isCompromised).toBe(false);
+    await drive(10);
+    expect(lock.isCompromised).toBe(true);
+    await lock.release();
+  });
+
   test('a lock lost by its heartbeat is no longer deferred to here: a waiter in this process takes its stale entry over', async () => {
     let isFailing = false;
     const utimes = async (file: string, timeMs: number): Promise<void> => {
