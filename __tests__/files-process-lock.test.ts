@@ -240,6 +240,11 @@ describe('process lock: a lost lock is detected and never removed from its new h
     const foreign = writeForeignEntry(0);
     await expect(lock.assertHeld()).rejects.toMatchObject({ code: 'ERR_LOCK_COMPROMISED', message: expect.stringContaining('pid 999999') });
     expect(lock.isCompromised).toBe(true);
+    // Known lost: a second assertHeld rejects without touching the new holder's entry.
+    const old = (Date.now() - 5000) / 1000;
+    fs.utimesSync(lockFile, old, old);
+    await expect(lock.assertHeld()).rejects.toMatchObject({ code: 'ERR_LOCK_COMPROMISED' });
+    expect(fs.statSync(lockFile).mtimeMs).toBe(old * 1000);
     await lock.release();
     expect(fs.readFileSync(lockFile, 'utf8')).toBe(foreign);
   });
@@ -287,6 +292,29 @@ describe('process lock: a lost lock is detected and never removed from its new h
     await expect(lock.assertHeld()).rejects.toMatchObject({ code: 'ERR_LOCK_COMPROMISED', cause: eio, message: `lost the lock ${JSON.stringify(lockFile)}: its heartbeat failed for 3000 ms` });
     await lock.release();
     expect(fs.existsSync(lockFile)).toBe(false); // still ours on disk, so release removed it
+  });
+
+  test('a loss that a heartbeat already in flight notices after release() is not reported: the lock was given up', async () => {
+    const gate = deferred();
+    let isStuck = false;
+    let touches = 0;
+    // Not counted: the stuck call would look like I/O in flight forever.
+    const utimes = async (file: string, timeMs: number): Promise<void> => {
+      touches += 1;
+      if (isStuck) await gate.promise;
+      await fsp.utimes(file, timeMs / 1000, timeMs / 1000);
+    };
+    const lock = await acquire({ staleMs: 3000, fileSystem: createFileSystem({ utimes }) });
+    isStuck = true;
+    const before = touches;
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(touches).toBe(before + 1);
+    const releasing = lock.release();
+    fs.unlinkSync(lockFile);
+    gate.resolve();
+    await releasing;
+    expect(lock.isCompromised).toBe(false);
+    await expect(lock.assertHeld()).rejects.toMatchObject({ code: 'ERR_LOCK_RELEASED' });
   });
 
   test('a heartbeat failing for exactly staleMs since the last refresh compromises the lock', async () => {
@@ -633,11 +661,34 @@ describe('process lock, D2: a release skips the takeover sub-lock only while pro
     let reads = 0;
     const { fileSystem, links } = recording({ onRead: () => (reads += 1) });
     const lock = await acquire({ staleMs: STALE, fileSystem });
+    await lock.assertHeld(); // a refresh on time marks nothing late
+    reads = 0;
     jest.setSystemTime(Date.now() + stepMs);
     await lock.release();
     expect(links).toEqual(expected);
     expect(reads).toBe(1);
     expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test('a lock whose entry vanished releases through the sub-lock; one that saw a foreign record touches nothing', async () => {
+    let isVanishing = false;
+    const vanishing = recording({ afterTouch: () => isVanishing && fs.unlinkSync(lockFile) });
+    const lost = await acquire({ staleMs: STALE, fileSystem: vanishing.fileSystem });
+    isVanishing = true;
+    await expect(lost.assertHeld()).rejects.toMatchObject({ code: 'ERR_LOCK_COMPROMISED' });
+    isVanishing = false;
+    await lost.release();
+    expect(vanishing.links).toEqual(UNDER_SUB_LOCK);
+    let reads = 0;
+    const foreign = recording({ onRead: () => (reads += 1) });
+    const taken = await acquire({ staleMs: STALE, fileSystem: foreign.fileSystem });
+    const record = writeForeignEntry(0);
+    await expect(taken.assertHeld()).rejects.toMatchObject({ code: 'ERR_LOCK_COMPROMISED' });
+    reads = 0;
+    await taken.release();
+    expect(reads).toBe(0);
+    expect(foreign.links).toEqual(['sessions.enc.lock']);
+    expect(fs.readFileSync(lockFile, 'utf8')).toBe(record);
   });
 
   test('late on the monotonic clock alone (the wall clock stepped back) also goes through the sub-lock', async () => {
