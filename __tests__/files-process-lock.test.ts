@@ -26,6 +26,7 @@ beforeEach(() => {
 afterEach(() => {
   const timersLeft = jest.getTimerCount();
   jest.useRealTimers();
+  jest.restoreAllMocks();
   removeTempDir(dir);
   expect(timersLeft).toBe(0);
 });
@@ -447,6 +448,62 @@ describe('process lock: waiting, aborting and options', () => {
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 
+  test('a waiter behind a fresh foreign holder backs off to 8 × retryMs and attempts no takeover', async () => {
+    jest.spyOn(Math, 'random').mockReturnValue(0.5);
+    writeForeignEntry(0);
+    let attempts = 0;
+    const takeoverLinks: string[] = [];
+    const link = async (from: string, to: string): Promise<void> => {
+      if (to === lockFile) attempts += 1;
+      if (to === `${lockFile}.takeover`) takeoverLinks.push(to);
+      await fsp.link(from, to);
+    };
+    const waiter = track(acquire({ fileSystem: io({ link }) }));
+    await drive(5000, () => waiter.isSettled);
+    // 25, 37.5, 56, 84, 127, 190 ms, then 200 ms each: 1 + 6 + 21 attempts in 5 s.
+    expect(attempts).toBeGreaterThanOrEqual(25);
+    expect(attempts).toBeLessThanOrEqual(30);
+    expect(takeoverLinks).toEqual([]);
+    expect(waiter.isSettled).toBe(false);
+    fs.unlinkSync(lockFile);
+    await drive(1000, () => waiter.isSettled);
+    await (await waiter.promise).release();
+  });
+
+  test('a stale entry released while we enter the takeover sub-lock is created at once, without another poll', async () => {
+    writeForeignEntry(STALE_MS + 1000);
+    const link = async (from: string, to: string): Promise<void> => {
+      if (to === `${lockFile}.takeover` && fs.existsSync(lockFile)) fs.unlinkSync(lockFile);
+      await fsp.link(from, to);
+    };
+    const acquiring = track(acquire({ fileSystem: io({ link }) }));
+    await settleIo();
+    expect(acquiring.outcome).toBe('fulfilled'); // no timer had to fire
+    expect(ownerToken()).not.toBe('f'.repeat(32));
+    await (await acquiring.promise).release();
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test('a stale entry whose takeover sub-lock another waiter holds is polled, not spun on', async () => {
+    writeForeignEntry(STALE_MS + 1000);
+    fs.writeFileSync(`${lockFile}.takeover`, 'another waiter');
+    let tries = 0;
+    const link = async (from: string, to: string): Promise<void> => {
+      if (to === `${lockFile}.takeover`) tries += 1;
+      await fsp.link(from, to);
+    };
+    const waiter = track(acquire({ fileSystem: io({ link }) }));
+    await drive(1000, () => waiter.isSettled);
+    expect(waiter.isSettled).toBe(false);
+    // Past staleness a waiter polls every 1 + [0, retryMs) ms (about 40 a second here); a spin would be thousands.
+    expect(tries).toBeGreaterThan(10);
+    expect(tries).toBeLessThan(150);
+    fs.unlinkSync(`${lockFile}.takeover`);
+    await drive(1000, () => waiter.isSettled);
+    await (await waiter.promise).release();
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
   test('an abort during an attempt that retries at once stops before the next attempt', async () => {
     const controller = new AbortController();
     const link = async (from: string, to: string): Promise<void> => {
@@ -508,6 +565,7 @@ describe('process lock: waiting, aborting and options', () => {
 
   test.each([
     [{ staleMs: 1000, heartbeatMs: 1000 }, 'process lock option heartbeatMs must be at most staleMs / 2 (500)'],
+    [{ retryMs: 0 }, 'process lock option retryMs must be a number of ms in (0, 2147483647]'],
     [{ staleMs: 499 }, 'process lock option staleMs must be at least 500'],
     [{ retryMs: 2 ** 31 }, 'process lock option retryMs must be a number of ms in (0, 2147483647]'],
     [{ staleMs: '10000' as unknown as number }, `process lock option staleMs must be a number of ms in (0, ${Number.MAX_SAFE_INTEGER}]`],
