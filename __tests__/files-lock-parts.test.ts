@@ -293,6 +293,18 @@ describe('FR-2 (issue 9): the takeover sub-lock', () => {
     expect(await rival.tryEnter()).toBeInstanceOf(Tenure);
   });
 
+  test('a sub-lock is judged by the monotonic clock only: an hour-old mtime is not broken before staleMs unchanged', async () => {
+    jest.setSystemTime(1_767_225_600_000);
+    fs.writeFileSync(sub(), 'holder');
+    const old = (Date.now() - 3_600_000) / 1000;
+    fs.utimesSync(sub(), old, old);
+    const rival = new TakeoverLock(createFileSystem(), entry, STALE_MS);
+    expect(await rival.tryEnter()).toBeUndefined();
+    jest.advanceTimersByTime(STALE_MS - 1);
+    expect(await rival.tryEnter()).toBeUndefined();
+    expect(fs.readFileSync(sub(), 'utf8')).toBe('holder');
+  });
+
   test('breaking a stale sub-lock that was replaced meanwhile links the new one back', async () => {
     fs.writeFileSync(sub(), 'dead holder');
     let isSwapping = false;
@@ -416,15 +428,26 @@ describe('FR-2 (issue 9): takeOverEntry and removeEntryUnderSubLock', () => {
     expect(fs.readdirSync(dir)).toEqual(['sessions.enc.lock']);
     fs.writeFileSync(entry, 'ours');
     fs.writeFileSync(`${entry}.takeover`, 'someone');
+    randomIs(0.5);
+    const start = Date.now();
+    let tries = 0;
+    const seam = createFileSystem({
+      link: async (from, to) => {
+        if (to === `${entry}.takeover`) tries += 1;
+        await fs.promises.link(from, to);
+      },
+    });
     let isDone = false;
-    const removing = removeEntryUnderSubLock(createFileSystem(), entry, 'ours', STALE_MS, 25).then(() => (isDone = true));
+    const removing = removeEntryUnderSubLock(seam, entry, 'ours', STALE_MS, 25).then(() => (isDone = true));
     // Fake time moves only while the remover sleeps between polls, never while its real I/O runs.
     const step = async (): Promise<void> => {
       if (jest.getTimerCount() > 0) await jest.advanceTimersByTimeAsync(25);
       else await drain();
     };
-    for (let polls = 0; polls < 20; polls += jest.getTimerCount()) await step();
+    while (tries < 20) await step();
     expect(isDone).toBe(false);
+    // The polls back off like a waiter's: 25, 37.5, 56... up to 200 ms, so 20 of them take seconds.
+    expect(Date.now() - start).toBeGreaterThan(2000);
     expect(fs.existsSync(entry)).toBe(true);
     fs.unlinkSync(`${entry}.takeover`);
     while (!isDone) await step();
