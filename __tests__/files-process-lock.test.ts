@@ -518,6 +518,27 @@ describe('process lock: waiting, aborting and options', () => {
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 
+  test('an absence after a present entry is again retried at once (the once-in-a-row count restarts)', async () => {
+    let calls = 0;
+    const link = async (from: string, to: string): Promise<void> => {
+      if (to === lockFile && calls < 3) {
+        calls += 1;
+        if (calls === 2) writeForeignEntry(0);
+        if (calls === 3) fs.unlinkSync(lockFile);
+        throw Object.assign(new Error('injected'), { code: 'EEXIST' });
+      }
+      await fsp.link(from, to);
+    };
+    const acquiring = track(acquire({ fileSystem: io({ link }) }));
+    await settleIo();
+    while (calls < 3) {
+      await jest.advanceTimersByTimeAsync(1);
+      await settleIo();
+    }
+    expect(acquiring.outcome).toBe('fulfilled'); // the third miss needed no poll
+    await (await acquiring.promise).release();
+  });
+
   test('a release whose unlink finds the entry gone already resolves; another unlink error rejects', async () => {
     const gone = await acquire({ fileSystem: io({ unlink: async (file) => (file === lockFile ? Promise.reject(Object.assign(new Error('injected'), { code: 'ENOENT' })) : fsp.unlink(file)) }) });
     await expect(gone.release()).resolves.toBeUndefined();
