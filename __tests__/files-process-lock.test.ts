@@ -711,7 +711,7 @@ describe('process lock: review findings D2-D8', () => {
   });
 });
 
-describe('process lock, D2: a release skips the takeover sub-lock only while provably fresh on both clocks', () => {
+describe('process lock, D2 (FR-2): a release skips the takeover sub-lock only while provably fresh on both clocks', () => {
   const STALE = 4000; // late at 3,000 ms
   /** An acquirer whose file system records every link target and runs `onRead` before reading the entry. */
   function recording(hooks: { onRead?: () => void; afterTouch?: () => void } = {}): { fileSystem: FileSystem; links: string[] } {
