@@ -1,5 +1,5 @@
 // Mutation testing of the library's core (issue 16): `npm run mutate`, or one
-// scope at a time with `MUTATE_SCOPE=queue|locks|files|stores|engine npm run mutate`.
+// scope at a time with `MUTATE_SCOPE=queue|locks|files|process-lock|stores|engine npm run mutate`.
 // Kept out of `npm test`: every mutant re-runs the tests that cover it, and on
 // two shared cores a full run takes hours; a scope runs only the suites that
 // pin its files down (the store suites also cover the queue, but run slowly,
@@ -39,11 +39,23 @@ const SCOPES = {
       'lib/files/atomic-write.ts',
       'lib/files/temp-sweep.ts',
       'lib/encryption/crypto-format.ts',
-      // Added when it lands (issue 9): the cross-process lock.
-      // 'lib/files/process-lock.ts',
     ],
     // Not encryption-locks (1,000 fsynced saves per covering mutant): FileLocks has its own scope.
-    tests: ['encryption-{atomic-write,faults,format,read,sweep,key}', 'reliability.faults'],
+    // files-hardening pins the fsync of directories the atomic write creates.
+    tests: ['encryption-{atomic-write,faults,format,read,sweep,key}', 'files-hardening', 'reliability.faults'],
+  },
+  // The cross-process lock, against its in-process suites (fake timers, real files); the
+  // *.process suites that run it across processes load the built package and cannot kill mutants.
+  'process-lock': {
+    mutate: [
+      'lib/files/process-lock.ts',
+      'lib/files/held-lock.ts',
+      'lib/files/lock-entry.ts',
+      'lib/files/lock-staleness.ts',
+      'lib/files/lock-wait.ts',
+      'lib/files/takeover-lock.ts',
+    ],
+    tests: ['files-{process-lock,hardening,lock-parts}'],
   },
   // The stores' persistence and, in a scope of its own (a run of both does not fit a session), the
   // engine under it (issues 9 and 15: journal, merge, checkpoint). In-process suites only: the

@@ -164,7 +164,7 @@ const PARTS = [
   fakePart({ id: 'stores', name: '3 stores', operations: 210, writes: 5, lockWait: { p50: 0, p99: 0, max: 0 }, wallMs: 8.1 }),
 ];
 
-describe('the screen (issue 14)', () => {
+describe('the screen (NFR-10)', () => {
   test('at 80 columns: the table, one legend line per column, and no line over 80', () => {
     const lines = renderReport({ parts: PARTS, ops: 100, width: 80 }).split('\n');
     expect(Math.max(...lines.map((line) => line.length))).toBeLessThanOrEqual(80);

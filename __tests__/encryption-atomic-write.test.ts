@@ -87,6 +87,27 @@ describe('FR-1: writeFileAtomic defaults', () => {
   });
 });
 
+describe('FR-1: directories the write has to create', () => {
+  test('a directory another process created first is not fsynced into its parent by us (its creator owes that)', async () => {
+    const nested = path.join(dir, 'new');
+    const synced: string[] = [];
+    const fileSystem: FileSystem = {
+      ...nodeFileSystem,
+      open: async (file, flags, mode) => {
+        if (flags === 'r') synced.push(file);
+        return nodeFileSystem.open(file, flags, mode);
+      },
+      mkdir: async (directory, mode) => {
+        fs.mkdirSync(directory); // the other process wins the race
+        return nodeFileSystem.mkdir(directory, mode);
+      },
+    };
+    await writeFileAtomic(fileSystem, path.join(nested, 'a.enc'), bytes('v1'));
+    expect(synced).toEqual([nested]); // only the final fsync of the target's own directory
+    expect(fs.readFileSync(path.join(nested, 'a.enc'), 'utf8')).toBe('v1');
+  });
+});
+
 describe('NFR-8: when the temp file fails and so does its close', () => {
   test.each(['chmod', 'write', 'fsync'] as const)('a failed %s rejects with its own error; the close error rides on cleanupErrors', async (op) => {
     fs.writeFileSync(target, 'old');

@@ -4,7 +4,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { scryptKey, type DeriveKey } from '../lib/encryption/crypto-format.js';
+import crypto from 'node:crypto';
+import { decryptWithKey, encryptWithKey, parsePayload, scryptKey, type DeriveKey } from '../lib/encryption/crypto-format.js';
+import { DecryptionError } from '../lib/encryption/errors.js';
 import { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { DerivedKeyCache } from '../lib/encryption/derived-key-cache.js';
 import { legacyDecrypt, legacyEncrypt, legacyFixture } from './fixtures/encryption/helpers.js';
@@ -135,5 +137,40 @@ describe('NFR-1: key derivation is paid once, not per write', () => {
     expect(derivations).toBe(3);
     await cache.get('b', derive);
     expect(derivations).toBe(4);
+  });
+});
+
+describe('FR-3.1, NFR-8: the payload functions on their own', () => {
+  const key = crypto.randomBytes(32);
+  const salt = crypto.randomBytes(16);
+
+  test('a payload with a truncated (8-byte) auth tag never authenticates, even past the parser', () => {
+    const parsed = parsePayload(encryptWithKey('secret data', salt, key));
+    expect(decryptWithKey(parsed, key)).toBe('secret data');
+    // Node would accept an 8-byte GCM tag and check only those bytes; the 16-byte pin refuses it.
+    const truncated = { ...parsed, authTag: parsed.authTag.subarray(0, 8) };
+    expect(() => decryptWithKey(truncated, key)).toThrow(DecryptionError);
+    expect(() => decryptWithKey(truncated, key)).toThrow(expect.objectContaining({ code: 'ERR_DECRYPT', isAuthenticationFailure: true }) as Error);
+  });
+
+  test('a malformed payload is not an authentication failure; another key is', () => {
+    expect(() => parsePayload('')).toThrow(expect.objectContaining({ isAuthenticationFailure: false, reason: 'the payload is empty' }) as Error);
+    const parsed = parsePayload(encryptWithKey('x', salt, key));
+    expect(() => decryptWithKey(parsed, crypto.randomBytes(32))).toThrow(
+      expect.objectContaining({ isAuthenticationFailure: true, reason: 'authentication failed: the payload was altered or written under another key' }) as Error,
+    );
+  });
+
+  test('a scrypt that fails on the thread pool rejects with its error, never resolves a key', async () => {
+    const failure = Object.assign(new Error('out of memory'), { code: 'ERR_CRYPTO_INVALID_SCRYPT_PARAMS' });
+    const spy = jest.spyOn(crypto, 'scrypt').mockImplementationOnce(((...args: unknown[]) => {
+      (args.at(-1) as (error: Error | null, key?: Buffer) => void)(failure);
+    }) as typeof crypto.scrypt);
+    try {
+      await expect(scryptKey('k', salt)).rejects.toBe(failure);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(await scryptKey('k', salt)).toEqual(crypto.scryptSync('k', salt, 32));
   });
 });

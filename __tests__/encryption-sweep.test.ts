@@ -8,7 +8,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { EncryptionService } from '../lib/encryption/encryption-service.js';
-import { DirectorySweeper, TEMP_SWEEP_MIN_AGE_MS } from '../lib/files/temp-sweep.js';
+import { createFileSystem } from '../lib/files/fs-seam.js';
+import { DirectorySweeper, isProcessAlive, sweepTempFiles, TEMP_SWEEP_MIN_AGE_MS } from '../lib/files/temp-sweep.js';
 import { capturingLogger, exited, faultySeam, spawnNode, siblingKeyFile } from './fixtures/encryption/helpers.js';
 import { fsError, makeTempDir, removeTempDir } from './helpers/common.js';
 
@@ -129,7 +130,7 @@ describe('NFR-3: temp files of crashed writers are swept on the first write', ()
   });
 });
 
-describe('issue 10, defect 1: the age decides, pid liveness only adds caution', () => {
+describe('the age decides, pid liveness only adds caution (NFR-3, NFR-6)', () => {
   test('a dead-looking pid’s temp file younger than 10 minutes is kept: its writer may live in another PID namespace', async () => {
     const dead = await deadPid();
     const inFlight = `sessions.enc.${dead}.1.0123456789ab.tmp`;
@@ -168,7 +169,7 @@ describe('issue 10, defect 1: the age decides, pid liveness only adds caution', 
   });
 });
 
-describe('issue 10, defect 4: the sweeper remembers a bounded number of directories', () => {
+describe('the sweeper remembers a bounded number of directories (NFR-3)', () => {
   test('past its capacity it forgets the least recently used directory, and sweeps it again when it comes back', async () => {
     const seam = faultySeam();
     const sweeper = new DirectorySweeper(seam.fileSystem, () => undefined, 3);
@@ -189,5 +190,87 @@ describe('issue 10, defect 4: the sweeper remembers a bounded number of director
     const sweeper = new DirectorySweeper({ ...faultySeam().fileSystem, readdir: async () => [] }, () => undefined);
     for (let i = 0; i < 200_000; i += 1) await sweeper.sweepOnce(`/nonexistent/${i}`);
     expect(sweeper.size).toBeLessThanOrEqual(1024);
+  });
+});
+
+describe('NFR-3: sweepTempFiles on its own (a seam for exact mtimes, an injected liveness check)', () => {
+  const gone = (): boolean => false;
+  /** The real file system, with lstat answering `mtimes[name]` for the names it lists. */
+  const withMtimes = (mtimes: Record<string, number>) =>
+    createFileSystem({
+      stat: async (file) => {
+        const mtimeMs = mtimes[path.basename(file)];
+        return mtimeMs === undefined ? fs.promises.lstat(file) : { mtimeMs, isFile: () => true };
+      },
+    });
+
+  afterEach(() => {
+    jest.useRealTimers();
+    jest.restoreAllMocks();
+  });
+
+  test('files of any other naming are never candidates, however old and whoever "owns" them', async () => {
+    touch('notes.txt', 'sessions.enc.tmp', 'sessions.enc.999999.1.xyz.tmp');
+    const result = await sweepTempFiles(createFileSystem(), dir, gone);
+    expect(result).toEqual({ removed: [], failed: [] });
+    expect(fs.readdirSync(dir)).toHaveLength(3);
+  });
+
+  test('a temp file exactly TEMP_SWEEP_MIN_AGE_MS old is old enough; 1 ms younger is not', async () => {
+    jest.useFakeTimers({ now: Date.now(), doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const [due, young] = ['a.enc.999999.1.0123456789ab.tmp', 'b.enc.999999.1.0123456789ab.tmp'];
+    touch(due, young);
+    const seam = withMtimes({ [due]: Date.now() - TEMP_SWEEP_MIN_AGE_MS, [young]: Date.now() - TEMP_SWEEP_MIN_AGE_MS + 1 });
+    expect(await sweepTempFiles(seam, dir, gone)).toEqual({ removed: [due], failed: [] });
+    expect(fs.readdirSync(dir)).toEqual([young]);
+  });
+
+  test('a temp file whose lstat fails (EACCES) is left alone and not reported', async () => {
+    const name = 'a.enc.999999.1.0123456789ab.tmp';
+    touch(name);
+    const seam = createFileSystem({ stat: () => Promise.reject(fsError('EACCES', 'lstat')) });
+    expect(await sweepTempFiles(seam, dir, gone)).toEqual({ removed: [], failed: [] });
+    expect(fs.readdirSync(dir)).toEqual([name]);
+  });
+
+  test('a temp file that another sweeper removed first (unlink ENOENT) is neither removed nor failed', async () => {
+    touch('a.enc.999999.1.0123456789ab.tmp');
+    const seam = createFileSystem({ unlink: () => Promise.reject(fsError('ENOENT', 'unlink')) });
+    expect(await sweepTempFiles(seam, dir, gone)).toEqual({ removed: [], failed: [] });
+  });
+
+  test('this process’s own pid: an old file written before this process started is a predecessor’s and is removed, whatever liveness says', async () => {
+    const name = `a.enc.${process.pid}.1.0123456789ab.tmp`;
+    touch(name);
+    const alive = jest.fn(() => true);
+    expect(await sweepTempFiles(createFileSystem(), dir, alive)).toEqual({ removed: [name], failed: [] });
+    expect(alive).not.toHaveBeenCalled();
+  });
+
+  test('this process’s own pid: a file written 2 s or less before this process started may be its own and is kept; 2,001 ms before is removed', async () => {
+    // An hour on from the start, so that both files are old enough by age.
+    jest.useFakeTimers({ now: Date.now(), doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const started = performance.timeOrigin;
+    jest.setSystemTime(started + 3_600_000);
+    const [kept, early, removed] = [1, 2, 3].map((n) => `a.enc.${process.pid}.${n}.0123456789ab.tmp`) as [string, string, string];
+    touch(kept, early, removed);
+    const seam = withMtimes({ [kept]: started - 2000, [early]: started - 1999, [removed]: started - 2001 });
+    expect(await sweepTempFiles(seam, dir, gone)).toEqual({ removed: [removed], failed: [] });
+    expect(fs.readdirSync(dir).sort()).toEqual([early, kept].sort());
+  });
+
+  test('isProcessAlive: ESRCH means gone; EPERM means alive under another user; a signal that is delivered means alive', () => {
+    const kill = jest.spyOn(process, 'kill');
+    kill.mockImplementationOnce(() => {
+      throw fsError('ESRCH', 'kill');
+    });
+    expect(isProcessAlive(123)).toBe(false);
+    kill.mockImplementationOnce(() => {
+      throw fsError('EPERM', 'kill');
+    });
+    expect(isProcessAlive(123)).toBe(true);
+    kill.mockImplementationOnce(() => true);
+    expect(isProcessAlive(123)).toBe(true);
+    expect(kill).toHaveBeenCalledWith(123, 0);
   });
 });

@@ -34,7 +34,7 @@ async function service(seam: Partial<FileSystem> = {}, durable = false): Promise
   return created;
 }
 
-describe('issue 10, defect 3: long target names', () => {
+describe('long target names (NFR-6)', () => {
   test.each(LONG_NAMES)('a target of %s is saved and read back, and leaves no temp file', async (_label, name) => {
     const target = path.join(dir, name);
     const encryption = await service();
@@ -106,7 +106,7 @@ describe('issue 10, defect 3: long target names', () => {
   });
 });
 
-describe('issue 10, defect 5: created directories are durable', () => {
+describe('created directories are durable (FR-4.2)', () => {
   /** A seam recording each directory opened for fsync (flags 'r'). */
   function recordingDirectorySyncs(): { seam: Partial<FileSystem>; synced: string[] } {
     const synced: string[] = [];

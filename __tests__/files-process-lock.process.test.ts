@@ -19,7 +19,7 @@ beforeEach(() => {
 });
 afterEach(() => removeTempDir(dir));
 
-describe('process lock across processes, FR-2 / issue 9 item 2', () => {
+describe('process lock across processes (FR-1.1, FR-2.3)', () => {
   test('four processes incrementing one counter file under the lock lose no increment', async () => {
     fs.writeFileSync(target, '0');
     const runs = [1, 2, 3, 4].map(() => runFixture(WORKER, ['increment', target, '50', String(STALE_MS)], { timeoutMs: 60_000 }));

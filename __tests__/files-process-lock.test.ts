@@ -26,6 +26,7 @@ beforeEach(() => {
 afterEach(() => {
   const timersLeft = jest.getTimerCount();
   jest.useRealTimers();
+  jest.restoreAllMocks();
   removeTempDir(dir);
   expect(timersLeft).toBe(0);
 });
@@ -87,7 +88,7 @@ function ownerToken(): string | undefined {
   return (JSON.parse(fs.readFileSync(lockFile, 'utf8')) as { token?: string }).token;
 }
 
-describe('process lock, FR-2 / issue 9 item 2: one holder at a time', () => {
+describe('process lock: one holder at a time (FR-1.1, FR-2.3)', () => {
   test('an uncontended acquire and release need no timer to fire and leave no timer and no file behind', async () => {
     const lock = await acquire();
     const record = JSON.parse(fs.readFileSync(lockFile, 'utf8')) as Record<string, unknown>;
@@ -142,6 +143,8 @@ describe('process lock: stale entries are taken over by mtime age only', () => {
     await drive(1000, () => acquiring.isSettled);
     expect(acquiring.outcome).toBe('fulfilled');
     expect(ownerToken()).not.toBe('f'.repeat(32));
+    // The taken-over entry's heartbeat time is set from our (here fake) clock, not left at the rename's.
+    expect(Math.abs(fs.statSync(lockFile).mtimeMs - Date.now())).toBeLessThan(100);
     await (await acquiring.promise).release();
     expect(fs.existsSync(lockFile)).toBe(false);
   });
@@ -238,6 +241,12 @@ describe('process lock: a lost lock is detected and never removed from its new h
     const foreign = writeForeignEntry(0);
     await expect(lock.assertHeld()).rejects.toMatchObject({ code: 'ERR_LOCK_COMPROMISED', message: expect.stringContaining('pid 999999') });
     expect(lock.isCompromised).toBe(true);
+    // Known lost: a second assertHeld rejects without touching the new holder's entry.
+    const old = (Date.now() - 5000) / 1000;
+    fs.utimesSync(lockFile, old, old);
+    const mtimeMs = fs.statSync(lockFile).mtimeMs;
+    await expect(lock.assertHeld()).rejects.toMatchObject({ code: 'ERR_LOCK_COMPROMISED' });
+    expect(fs.statSync(lockFile).mtimeMs).toBe(mtimeMs);
     await lock.release();
     expect(fs.readFileSync(lockFile, 'utf8')).toBe(foreign);
   });
@@ -282,9 +291,104 @@ describe('process lock: a lost lock is detected and never removed from its new h
     isFailing = true;
     await drive(4000, () => lock.isCompromised);
     expect(lock.isCompromised).toBe(true);
-    await expect(lock.assertHeld()).rejects.toMatchObject({ code: 'ERR_LOCK_COMPROMISED', cause: eio });
+    await expect(lock.assertHeld()).rejects.toMatchObject({ code: 'ERR_LOCK_COMPROMISED', cause: eio, message: `lost the lock ${JSON.stringify(lockFile)}: its heartbeat failed for 3000 ms` });
     await lock.release();
     expect(fs.existsSync(lockFile)).toBe(false); // still ours on disk, so release removed it
+  });
+
+  test('a loss that a heartbeat already in flight notices after release() is not reported: the lock was given up', async () => {
+    const gate = deferred();
+    let isStuck = false;
+    let touches = 0;
+    // Not counted: the stuck call would look like I/O in flight forever.
+    const utimes = async (file: string, timeMs: number): Promise<void> => {
+      touches += 1;
+      if (isStuck) await gate.promise;
+      await fsp.utimes(file, timeMs / 1000, timeMs / 1000);
+    };
+    const lock = await acquire({ staleMs: 3000, fileSystem: createFileSystem({ utimes }) });
+    isStuck = true;
+    const before = touches;
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(touches).toBe(before + 1);
+    const releasing = lock.release();
+    fs.unlinkSync(lockFile);
+    gate.resolve();
+    await releasing;
+    expect(lock.isCompromised).toBe(false);
+    await expect(lock.assertHeld()).rejects.toMatchObject({ code: 'ERR_LOCK_RELEASED' });
+  });
+
+  test('a heartbeat failing for exactly staleMs since the last refresh compromises the lock', async () => {
+    const utimes = async (): Promise<void> => Promise.reject(Object.assign(new Error('injected'), { code: 'EIO' }));
+    const lock = await acquire({ staleMs: 3000, fileSystem: io({ utimes }) });
+    await drive(2990);
+    expect(lock.isCompromised).toBe(false);
+    await drive(10);
+    expect(lock.isCompromised).toBe(true);
+    await lock.release();
+  });
+
+  test('a lock lost by its heartbeat is no longer deferred to here: a waiter in this process takes its stale entry over', async () => {
+    let isFailing = false;
+    const utimes = async (file: string, timeMs: number): Promise<void> => {
+      if (isFailing && file === lockFile) throw Object.assign(new Error('injected'), { code: 'EIO' });
+      await fsp.utimes(file, timeMs / 1000, timeMs / 1000);
+    };
+    const lost = await acquire({ staleMs: 3000, fileSystem: io({ utimes }) });
+    isFailing = true;
+    await drive(3500, () => lost.isCompromised);
+    expect(lost.isCompromised).toBe(true);
+    const waiter = track(acquire({ staleMs: 3000 }));
+    await drive(4000, () => waiter.isSettled);
+    expect(waiter.outcome).toBe('fulfilled');
+    await (await waiter.promise).release();
+    await lost.release();
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test('an entry whose release failed is no longer deferred to here: a waiter in this process takes it over once stale', async () => {
+    const eperm = Object.assign(new Error('injected'), { code: 'EPERM' });
+    const refused = await acquire({ staleMs: 3000, fileSystem: io({ unlink: async (file) => (file === lockFile ? Promise.reject(eperm) : fsp.unlink(file)) }) });
+    await expect(refused.release()).rejects.toBe(eperm);
+    const waiter = track(acquire({ staleMs: 3000 }));
+    await drive(4000, () => waiter.isSettled);
+    expect(waiter.outcome).toBe('fulfilled');
+    await (await waiter.promise).release();
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test('the lost-lock errors say why, naming the lock file, and a foreign record that is no owner record names nobody', async () => {
+    const vanished = await acquire();
+    fs.unlinkSync(lockFile);
+    const failure = await vanished.assertHeld().catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'ERR_LOCK_COMPROMISED', message: `lost the lock ${JSON.stringify(lockFile)}: its entry vanished`, cause: expect.objectContaining({ code: 'ENOENT' }) });
+    await vanished.release();
+    const taken = await acquire();
+    writeForeignEntry(0);
+    await expect(taken.assertHeld()).rejects.toMatchObject({ message: `lost the lock ${JSON.stringify(lockFile)}: it was taken over by pid 999999 on "elsewhere"` });
+    await taken.release();
+    fs.unlinkSync(lockFile);
+    const garbled = await acquire();
+    fs.writeFileSync(lockFile, 'not a record');
+    await expect(garbled.assertHeld()).rejects.toMatchObject({ message: `lost the lock ${JSON.stringify(lockFile)}: it was taken over` });
+    await garbled.release();
+    expect(fs.readFileSync(lockFile, 'utf8')).toBe('not a record');
+  });
+
+  test('an entry that vanishes between the heartbeat’s touch and its read is lost too', async () => {
+    const utimes = async (file: string, timeMs: number): Promise<void> => {
+      await fsp.utimes(file, timeMs / 1000, timeMs / 1000);
+      if (file === lockFile && isVanishing) fs.unlinkSync(file);
+    };
+    let isVanishing = false;
+    const lock = await acquire({ fileSystem: io({ utimes }) });
+    isVanishing = true;
+    const failure = await lock.assertHeld().catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'ERR_LOCK_COMPROMISED', message: `lost the lock ${JSON.stringify(lockFile)}: its entry vanished` });
+    expect((failure as Error).cause).toBeUndefined(); // the read said so, no error
+    expect(lock.isCompromised).toBe(true);
+    await lock.release();
   });
 
   test('assertHeld after release rejects ERR_LOCK_RELEASED; release is idempotent', async () => {
@@ -292,7 +396,7 @@ describe('process lock: a lost lock is detected and never removed from its new h
     const first = lock.release();
     expect(lock.release()).toBe(first);
     await first;
-    await expect(lock.assertHeld()).rejects.toMatchObject({ code: 'ERR_LOCK_RELEASED' });
+    await expect(lock.assertHeld()).rejects.toMatchObject({ code: 'ERR_LOCK_RELEASED', lockPath: lockFile, message: `the lock ${JSON.stringify(lockFile)} was released` });
   });
 });
 
@@ -324,6 +428,127 @@ describe('process lock: waiting, aborting and options', () => {
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 
+  test('an entry released between our failed link and our read is retried at once, but only once in a row', async () => {
+    let phantoms = 0;
+    // EEXIST with no entry behind it: what a holder releasing right after our link looks like.
+    const link = async (from: string, to: string): Promise<void> => {
+      if (to === lockFile && phantoms < 2) {
+        phantoms += 1;
+        throw Object.assign(new Error('injected'), { code: 'EEXIST' });
+      }
+      await fsp.link(from, to);
+    };
+    const acquiring = track(acquire({ fileSystem: io({ link }) }));
+    await settleIo();
+    expect(phantoms).toBe(2);
+    expect(acquiring.isSettled).toBe(false);
+    expect(jest.getTimerCount()).toBe(1); // the poll after the second miss in a row
+    await drive(1000, () => acquiring.isSettled);
+    const lock = await acquiring.promise;
+    await lock.release();
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test('a waiter behind a fresh foreign holder backs off to 8 × retryMs and attempts no takeover', async () => {
+    jest.spyOn(Math, 'random').mockReturnValue(0.5);
+    writeForeignEntry(0);
+    let attempts = 0;
+    const takeoverLinks: string[] = [];
+    const link = async (from: string, to: string): Promise<void> => {
+      if (to === lockFile) attempts += 1;
+      if (to === `${lockFile}.takeover`) takeoverLinks.push(to);
+      await fsp.link(from, to);
+    };
+    const waiter = track(acquire({ fileSystem: io({ link }) }));
+    await drive(5000, () => waiter.isSettled);
+    // 25, 37.5, 56, 84, 127, 190 ms, then 200 ms each: 1 + 6 + 21 attempts in 5 s.
+    expect(attempts).toBeGreaterThanOrEqual(25);
+    expect(attempts).toBeLessThanOrEqual(30);
+    expect(takeoverLinks).toEqual([]);
+    expect(waiter.isSettled).toBe(false);
+    fs.unlinkSync(lockFile);
+    await drive(1000, () => waiter.isSettled);
+    await (await waiter.promise).release();
+  });
+
+  test('a stale entry released while we enter the takeover sub-lock is created at once, without another poll', async () => {
+    writeForeignEntry(STALE_MS + 1000);
+    const link = async (from: string, to: string): Promise<void> => {
+      if (to === `${lockFile}.takeover` && fs.existsSync(lockFile)) fs.unlinkSync(lockFile);
+      await fsp.link(from, to);
+    };
+    const acquiring = track(acquire({ fileSystem: io({ link }) }));
+    await settleIo();
+    expect(acquiring.outcome).toBe('fulfilled'); // no timer had to fire
+    expect(ownerToken()).not.toBe('f'.repeat(32));
+    await (await acquiring.promise).release();
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test('a stale entry whose takeover sub-lock another waiter holds is polled, not spun on', async () => {
+    writeForeignEntry(STALE_MS + 1000);
+    fs.writeFileSync(`${lockFile}.takeover`, 'another waiter');
+    let tries = 0;
+    const link = async (from: string, to: string): Promise<void> => {
+      if (to === `${lockFile}.takeover`) tries += 1;
+      await fsp.link(from, to);
+    };
+    const waiter = track(acquire({ fileSystem: io({ link }) }));
+    await drive(1000, () => waiter.isSettled);
+    expect(waiter.isSettled).toBe(false);
+    // Past staleness a waiter polls every 1 + [0, retryMs) ms (about 40 a second here); a spin would be thousands.
+    expect(tries).toBeGreaterThan(10);
+    expect(tries).toBeLessThan(150);
+    fs.unlinkSync(`${lockFile}.takeover`);
+    await drive(1000, () => waiter.isSettled);
+    await (await waiter.promise).release();
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test('an abort during an attempt that retries at once stops before the next attempt', async () => {
+    const controller = new AbortController();
+    const link = async (from: string, to: string): Promise<void> => {
+      if (to === lockFile && !controller.signal.aborted) {
+        controller.abort();
+        throw Object.assign(new Error('injected'), { code: 'EEXIST' });
+      }
+      await fsp.link(from, to);
+    };
+    await expect(acquire({ fileSystem: io({ link }), signal: controller.signal })).rejects.toMatchObject({ code: 'ERR_LOCK_ABORTED' });
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test('an absence after a present entry is again retried at once (the once-in-a-row count restarts)', async () => {
+    let calls = 0;
+    const link = async (from: string, to: string): Promise<void> => {
+      if (to === lockFile && calls < 3) {
+        calls += 1;
+        if (calls === 2) writeForeignEntry(0);
+        if (calls === 3) fs.unlinkSync(lockFile);
+        throw Object.assign(new Error('injected'), { code: 'EEXIST' });
+      }
+      await fsp.link(from, to);
+    };
+    const acquiring = track(acquire({ fileSystem: io({ link }) }));
+    await settleIo();
+    while (calls < 3) {
+      await jest.advanceTimersByTimeAsync(1);
+      await settleIo();
+    }
+    expect(acquiring.outcome).toBe('fulfilled'); // the third miss needed no poll
+    await (await acquiring.promise).release();
+  });
+
+  test('a release whose unlink finds the entry gone already resolves; another unlink error rejects', async () => {
+    const gone = await acquire({ fileSystem: io({ unlink: async (file) => (file === lockFile ? Promise.reject(Object.assign(new Error('injected'), { code: 'ENOENT' })) : fsp.unlink(file)) }) });
+    await expect(gone.release()).resolves.toBeUndefined();
+    fs.unlinkSync(lockFile);
+    const eperm = Object.assign(new Error('injected'), { code: 'EPERM' });
+    const refused = await acquire({ fileSystem: io({ unlink: async (file) => (file === lockFile ? Promise.reject(eperm) : fsp.unlink(file)) }) });
+    await expect(refused.release()).rejects.toBe(eperm);
+    expect(fs.readdirSync(dir)).toEqual(['sessions.enc.lock']);
+  });
+
   test('an already aborted signal rejects before touching the file', async () => {
     await expect(acquire({ signal: AbortSignal.abort() })).rejects.toMatchObject({ code: 'ERR_LOCK_ABORTED' });
     expect(fs.existsSync(lockFile)).toBe(false);
@@ -337,6 +562,17 @@ describe('process lock: waiting, aborting and options', () => {
     expect(fs.existsSync(lockFile)).toBe(false);
   });
 
+  test('withProcessLock: a failing release rejects a successful fn, and rides on a failed fn’s error as cleanupErrors', async () => {
+    const eperm = Object.assign(new Error('injected'), { code: 'EPERM' });
+    const fileSystem = io({ unlink: async (file) => (file === lockFile ? Promise.reject(eperm) : fsp.unlink(file)) });
+    await expect(withProcessLock(target, async () => 42, { fileSystem })).rejects.toBe(eperm);
+    fs.unlinkSync(lockFile);
+    const failure = new Error('task failed');
+    await expect(withProcessLock(target, async () => Promise.reject(failure), { fileSystem })).rejects.toBe(failure);
+    expect((failure as Error & { cleanupErrors?: unknown[] }).cleanupErrors).toEqual([eperm]);
+    fs.unlinkSync(lockFile);
+  });
+
   test.each([
     [{ staleMs: 0 }, 'staleMs'],
     [{ staleMs: Number.NaN }, 'staleMs'],
@@ -347,6 +583,45 @@ describe('process lock: waiting, aborting and options', () => {
     [{ retryMs: 2 ** 31 }, 'retryMs'],
   ])('option %j is rejected with ERR_LOCK_OPTION naming %s', async (options, name) => {
     await expect(acquireProcessLock(target, options)).rejects.toMatchObject({ code: 'ERR_LOCK_OPTION', message: expect.stringContaining(name) });
+  });
+
+  test.each([
+    [{ staleMs: 1000, heartbeatMs: 1000 }, 'process lock option heartbeatMs must be at most staleMs / 2 (500)'],
+    [{ retryMs: 0 }, 'process lock option retryMs must be a number of ms in (0, 2147483647]'],
+    [{ staleMs: 499 }, 'process lock option staleMs must be at least 500'],
+    [{ retryMs: 2 ** 31 }, 'process lock option retryMs must be a number of ms in (0, 2147483647]'],
+    [{ staleMs: '10000' as unknown as number }, `process lock option staleMs must be a number of ms in (0, ${Number.MAX_SAFE_INTEGER}]`],
+    [{ staleMs: 2 ** 53 }, `process lock option staleMs must be a number of ms in (0, ${Number.MAX_SAFE_INTEGER}]`],
+    [{ staleMs: 2 ** 40, heartbeatMs: 2 ** 31 }, 'process lock option heartbeatMs must be a number of ms in (0, 2147483647]'],
+    [{ heartbeatMs: 10_001 }, 'process lock option heartbeatMs must be a number of ms in (0, 10000]'],
+  ])('option %j is rejected with the message %j and no lockPath', async (options, message) => {
+    await expect(acquireProcessLock(target, options)).rejects.toMatchObject({ name: 'ProcessLockError', code: 'ERR_LOCK_OPTION', message, lockPath: undefined });
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test.each([
+    [{ staleMs: 500 }],
+    [{ staleMs: 1000, heartbeatMs: 500 }],
+    [{ retryMs: 2 ** 31 - 1 }],
+    [{ staleMs: Number.MAX_SAFE_INTEGER }],
+    [{ staleMs: 2 ** 40 }],
+  ])('option %j, at its bound, is accepted', async (options) => {
+    const lock = await acquire(options);
+    expect(jest.getTimerCount()).toBe(1);
+    await lock.release();
+  });
+
+  test('the default heartbeat is staleMs / 3', async () => {
+    const lock = await acquire({ staleMs: 3000 });
+    const mtime = (): number => fs.statSync(lockFile).mtimeMs;
+    const created = mtime();
+    await jest.advanceTimersByTimeAsync(999);
+    await settleIo();
+    expect(mtime()).toBe(created);
+    await jest.advanceTimersByTimeAsync(1);
+    await settleIo();
+    expect(mtime()).toBe(created + 1000);
+    await lock.release();
   });
 
   test('every spelling of a path shares one lock (canonical path)', async () => {
@@ -433,6 +708,108 @@ describe('process lock: review findings D2-D8', () => {
     expect(fs.readdirSync(dir)).toHaveLength(1);
     await longLock.release();
     expect(fs.readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('process lock, D2 (FR-2): a release skips the takeover sub-lock only while provably fresh on both clocks', () => {
+  const STALE = 4000; // late at 3,000 ms
+  /** An acquirer whose file system records every link target and runs `onRead` before reading the entry. */
+  function recording(hooks: { onRead?: () => void; afterTouch?: () => void } = {}): { fileSystem: FileSystem; links: string[] } {
+    const links: string[] = [];
+    const fileSystem = io({
+      link: async (from, to) => {
+        links.push(path.basename(to));
+        await fsp.link(from, to);
+      },
+      readFile: async (file) => {
+        if (file === lockFile) hooks.onRead?.();
+        return fsp.readFile(file, 'utf8');
+      },
+      utimes: async (file, timeMs) => {
+        await fsp.utimes(file, timeMs / 1000, timeMs / 1000);
+        if (file === lockFile) hooks.afterTouch?.();
+      },
+    });
+    return { fileSystem, links };
+  }
+  const UNDER_SUB_LOCK = ['sessions.enc.lock', 'sessions.enc.lock.takeover'];
+
+  test.each([
+    [2999, ['sessions.enc.lock']],
+    [3000, UNDER_SUB_LOCK],
+  ])('the wall clock %i ms on since the last refresh: links %j, reading the entry once', async (stepMs, expected) => {
+    let reads = 0;
+    const { fileSystem, links } = recording({ onRead: () => (reads += 1) });
+    jest.advanceTimersByTime(60_000); // a monotonic clock well past zero, as in a process that has run a while
+    const lock = await acquire({ staleMs: STALE, fileSystem });
+    await lock.assertHeld(); // a refresh on time marks nothing late
+    reads = 0;
+    jest.setSystemTime(Date.now() + stepMs);
+    await lock.release();
+    expect(links).toEqual(expected);
+    expect(reads).toBe(1);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test('a lock whose entry vanished releases through the sub-lock; one that saw a foreign record touches nothing', async () => {
+    let isVanishing = false;
+    const vanishing = recording({ afterTouch: () => isVanishing && fs.unlinkSync(lockFile) });
+    const lost = await acquire({ staleMs: STALE, fileSystem: vanishing.fileSystem });
+    isVanishing = true;
+    await expect(lost.assertHeld()).rejects.toMatchObject({ code: 'ERR_LOCK_COMPROMISED' });
+    isVanishing = false;
+    await lost.release();
+    expect(vanishing.links).toEqual(UNDER_SUB_LOCK);
+    let reads = 0;
+    const foreign = recording({ onRead: () => (reads += 1) });
+    const taken = await acquire({ staleMs: STALE, fileSystem: foreign.fileSystem });
+    const record = writeForeignEntry(0);
+    await expect(taken.assertHeld()).rejects.toMatchObject({ code: 'ERR_LOCK_COMPROMISED' });
+    reads = 0;
+    await taken.release();
+    expect(reads).toBe(0);
+    expect(foreign.links).toEqual(['sessions.enc.lock']);
+    expect(fs.readFileSync(lockFile, 'utf8')).toBe(record);
+  });
+
+  test('late on the monotonic clock alone (the wall clock stepped back) also goes through the sub-lock', async () => {
+    let isFailing = false;
+    const { fileSystem, links } = recording({
+      afterTouch: () => {
+        if (isFailing) throw Object.assign(new Error('injected'), { code: 'EIO' });
+      },
+    });
+    const lock = await acquire({ staleMs: STALE, fileSystem });
+    isFailing = true;
+    await drive(3000, () => false, 100);
+    isFailing = false;
+    jest.setSystemTime(Date.now() - 3000);
+    expect(lock.isCompromised).toBe(false);
+    await lock.release();
+    expect(links).toEqual(UNDER_SUB_LOCK);
+  });
+
+  test('a release whose read of the entry stalls into lateness goes through the sub-lock', async () => {
+    let isReleasing = false;
+    const { fileSystem, links } = recording({ onRead: () => isReleasing && jest.setSystemTime(Date.now() + 3000) });
+    const lock = await acquire({ staleMs: STALE, fileSystem });
+    isReleasing = true;
+    await lock.release();
+    expect(links).toEqual(UNDER_SUB_LOCK);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  test('a heartbeat that once landed late makes the release go through the sub-lock, even when fresh again', async () => {
+    let isSlow = false;
+    const { fileSystem, links } = recording({ afterTouch: () => isSlow && jest.setSystemTime(Date.now() + 3000) });
+    const lock = await acquire({ staleMs: STALE, fileSystem });
+    isSlow = true;
+    await lock.assertHeld();
+    isSlow = false;
+    jest.setSystemTime(Date.now() - 3000);
+    await lock.assertHeld();
+    await lock.release();
+    expect(links).toEqual(UNDER_SUB_LOCK);
   });
 });
 

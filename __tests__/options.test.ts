@@ -104,7 +104,7 @@ describe('every duration and count option is checked at construction', () => {
   });
 });
 
-describe('timers past the limit and Infinity (issue 10, defect 2)', () => {
+describe('timers past the limit and Infinity (FR-1.4, NFR-8)', () => {
   test('setLongTimeout fires after 3e9 ms, not after 1 ms, in chunks no shorter than the timer limit', () => {
     jest.useFakeTimers();
     const arm = jest.spyOn(globalThis, 'setTimeout');

@@ -82,7 +82,7 @@ async function writeStoreFiles(): Promise<{ keyFile: string; sessionIds: string[
 
 const counts = (copied: number, existing: number) => ({ copied, existing, expired: 0, invalid: 0 });
 
-describe('migrate-to-redis, the built bin (issue 13, item 3)', () => {
+describe('migrate-to-redis, the built bin (FR-3.1)', () => {
   test('copies three store files written by the file stores into a fresh Redis with counts; a second run exits 1 (ERR_ALREADY_MIGRATED), --force copies nothing twice', async () => {
     const files = await writeStoreFiles();
     const prefix = `cli-${(prefixes += 1)}:`;

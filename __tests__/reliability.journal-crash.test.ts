@@ -22,7 +22,7 @@ beforeAll(requireBuild);
 beforeEach(() => (dir = makeTempDir()));
 afterEach(() => removeTempDir(dir));
 
-describe('a journal writer killed with SIGKILL at random points, during appends and checkpoints (issue 15, NFR-6)', () => {
+describe('a journal writer killed with SIGKILL at random points, during appends and checkpoints (NFR-6)', () => {
   test(`after each of ${ROUNDS} kills nothing acknowledged is lost and nothing acknowledged as deleted comes back`, async () => {
     const file = path.join(dir, 'oauth_sessions.enc');
     const alive = new Set<string>();

@@ -157,7 +157,7 @@ async function missingAfterRestart(acked: Acknowledged): Promise<string[]> {
   return missing;
 }
 
-describe('SIGTERM under steady load tells the truth (issue 9, item 6)', () => {
+describe('SIGTERM under steady load tells the truth (FR-4.2)', () => {
   test('requests keep coming after the signal: every change acknowledged before exit is on disk, later ones are refused with ERR_STORE_CLOSED, exit 0', async () => {
     const { acked, onLine, count } = collector();
     let isSignalled = false;

@@ -174,7 +174,7 @@ describe('installShutdownHandlers() (behaviour 8)', () => {
   });
 });
 
-describe('close() and ERR_STORE_CLOSED (issue 9, item 6)', () => {
+describe('close() and ERR_STORE_CLOSED (FR-4.1)', () => {
   test('close() saves what is pending; afterwards every change is refused with ERR_STORE_CLOSED and reads keep working', async () => {
     const service = await createService(dir);
     const [sessions, tokens, clients] = openStores(service);
@@ -233,7 +233,7 @@ describe('close() and ERR_STORE_CLOSED (issue 9, item 6)', () => {
   });
 });
 
-describe('shutdown() tells the truth (issue 9, item 6)', () => {
+describe('shutdown() tells the truth (FR-4.2)', () => {
   test('closes the stores: a change made after shutdown began is refused, never acknowledged and dropped', async () => {
     const service = await createService(dir);
     const [sessions, tokens, clients] = openStores(service);

@@ -57,7 +57,7 @@ async function writerAndReader(): Promise<{ a: PersistentSessionStore; b: Persis
   return { a, b, bLogger, ids };
 }
 
-describe('a lookup reads only what changed (issue 9 item 3, issue 15 item 1, FR-3)', () => {
+describe('a lookup reads only what changed (FR-3.3)', () => {
   test('nothing changed: no file is opened; another instance appended: only the journal is read, and the new session is seen', async () => {
     const { a, b, ids } = await writerAndReader();
     expect(filesOpenedBy(() => expect(b.getSession(ids[0]!)).not.toBeNull())).toEqual([]);
@@ -188,7 +188,7 @@ describe('a lookup reads only what changed (issue 9 item 3, issue 15 item 1, FR-
   });
 });
 
-describe('a catch-up never overwrites a pending local change (issue 9 item 1, FR-1)', () => {
+describe('a catch-up never overwrites a pending local change (FR-1.1)', () => {
   test.each<[string, number]>([
     ['a small store (another writer rewrites the file: reload)', 0],
     ['a store with a journal (another writer appends: tail read)', 400],

@@ -82,7 +82,7 @@ afterEach(async () => {
   removeTempDir(dir);
 });
 
-describe('a checkpoint cut short loses nothing (issue 15 item 2, FR-1, NFR-8)', () => {
+describe('a checkpoint cut short loses nothing (FR-1.1, NFR-8)', () => {
   test('saves that land while the temp snapshot is written are carried, verbatim, into the new journal based on the new snapshot', async () => {
     const steps: Step[] = [];
     service = await steppedService(steps);

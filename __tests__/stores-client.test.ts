@@ -26,7 +26,7 @@ const newStore = (allowedRedirectUris: string[] = ['https://app.example/callback
 
 const clientsOnDisk = async (): Promise<OAuthClient[]> => ((await readStoreFile(service, file))?.clients ?? []) as OAuthClient[];
 
-describe('PersistentClientStore: registration (issue 4, RFC 7591)', () => {
+describe('PersistentClientStore: registration (FR-3.1, RFC 7591)', () => {
   test('registerClient fills the defaults and resolves only once the client is on disk (behaviour 1)', async () => {
     const store = newStore();
     const gate = deferred();

@@ -17,7 +17,7 @@ beforeEach(() => {
 });
 afterEach(() => removeTempDir(dir));
 
-test('FR-3, issue 9 item 3: a new version with the old inode, size and mtime is still seen (a logout is not served from memory)', async () => {
+test('FR-3.3: a new version with the old inode, size and mtime is still seen (a logout is not served from memory)', async () => {
   const file = path.join(dir, 'oauth_sessions.enc');
   const a = new PersistentSessionStore(await createService(dir), file, { logger: recordingStoreLogger() });
   const b = new PersistentSessionStore(await createService(dir), file, { logger: recordingStoreLogger() });

@@ -11,7 +11,7 @@ import { createService, makeTempDir, removeTempDir } from './helpers/store-harne
 const SALT = '0123456789abcdef0123456789abcdef';
 const BASE = 'fedcba9876543210fedcba9876543210';
 
-describe('the journal header (issue 15, FR-1)', () => {
+describe('the journal header (FR-1.1)', () => {
   test('is "ssm-journal 1 <salt> <base>" and a newline, and reads back', () => {
     const line = formatHeader({ saltHex: SALT, base: BASE });
     expect(line).toBe(`ssm-journal 1 ${SALT} ${BASE}\n`);
@@ -41,7 +41,7 @@ describe('the journal header (issue 15, FR-1)', () => {
   });
 });
 
-describe('complete lines (issue 15: a torn tail is never data)', () => {
+describe('complete lines (NFR-6: a torn tail is never data)', () => {
   test('each complete line with the file offset just past its newline; bytes after the last newline are left out', () => {
     expect(completeLines(Buffer.from('\nab\ncde\ntorn'), 100)).toEqual([
       { text: '', end: 101 },
@@ -53,7 +53,7 @@ describe('complete lines (issue 15: a torn tail is never data)', () => {
   });
 });
 
-describe('entry lines (issue 15, FR-1)', () => {
+describe('entry lines (FR-1.1)', () => {
   let dir: string;
   beforeEach(() => {
     dir = makeTempDir();
@@ -97,7 +97,7 @@ describe('entry lines (issue 15, FR-1)', () => {
   });
 });
 
-describe('snapshot ids (issue 15: which snapshot a journal continues)', () => {
+describe('snapshot ids (FR-1.1: which snapshot a journal continues)', () => {
   test('the payload IV, read from the "salt:iv:" prefix, leading whitespace allowed', () => {
     expect(snapshotIdOf(`${SALT}:${BASE}:rest`)).toBe(BASE);
     expect(snapshotIdOf(` \n${SALT}:${BASE}:rest`)).toBe(BASE);

@@ -47,7 +47,7 @@ const sorted = (ids: readonly string[]): string[] => [...ids].sort();
 const snapshotIds = async (): Promise<string[]> =>
   (((await readStoreFile(service, file()))?.sessions ?? []) as UserSession[]).map((session) => session.sessionId).sort();
 
-describe('appends (issue 15 item 1)', () => {
+describe('appends (FR-1.1, NFR-6)', () => {
   test('a save of a large store appends one line and leaves the snapshot alone; a fresh load replays it', async () => {
     const { store, ids } = await bigStore();
     const before = fs.readFileSync(file());
@@ -163,7 +163,7 @@ describe('appends (issue 15 item 1)', () => {
   });
 });
 
-describe('checkpoints and close (issue 15 items 2 and 3)', () => {
+describe('checkpoints and close (FR-3.1, FR-4.1)', () => {
   test('close() folds the journal into the snapshot and removes it: the original format alone holds every record (downgrade)', async () => {
     const { store, ids } = await bigStore();
     const added = store.createSession('one-more').sessionId;

@@ -183,7 +183,7 @@ describe('moving a bad file aside', () => {
   });
 });
 
-describe('temp files crashed writers left behind (issue 10, NFR-6)', () => {
+describe('temp files crashed writers left behind (NFR-6)', () => {
   test('a store\'s first locked operation sweeps an old temp file of its naming beside its file, and keeps a young one', async () => {
     const file = path.join(dir, 'oauth_sessions.enc');
     // A pid no process has (above Linux's pid_max), and one old enough (an hour) to sweep.
@@ -200,7 +200,7 @@ describe('temp files crashed writers left behind (issue 10, NFR-6)', () => {
   });
 });
 
-describe('default paths (issue 4)', () => {
+describe('default paths (FR-3.1)', () => {
   test('the stores default to ~/.sage/oauth_sessions.enc, oauth_refresh_tokens.enc and oauth_clients.enc', async () => {
     // Saves no longer go through encryptToFile (which could be stubbed), so the home directory is the test's.
     const home = jest.spyOn(os, 'homedir').mockReturnValue(dir);

@@ -48,7 +48,7 @@ const create = (store: PersistentSessionStore, user = 'user'): string => {
   return id;
 };
 
-describe('read-merge-write (issue 9 item 1, FR-1, FR-3)', () => {
+describe('read-merge-write (FR-1.1, FR-3.3)', () => {
   test('a store used before loadFromStorage() merges: 3 sessions on disk, one created and flushed, 4 after a restart', async () => {
     const first = new PersistentSessionStore(service, sessionsFile(), BIG);
     const existing = [create(first), create(first), create(first)];
@@ -84,7 +84,7 @@ describe('read-merge-write (issue 9 item 1, FR-1, FR-3)', () => {
   });
 });
 
-describe('fresh reads (issue 9 item 3)', () => {
+describe('fresh reads (FR-3.3)', () => {
   test('getSession (synchronous) sees a session another instance created and then deleted, without a restart', async () => {
     const a = new PersistentSessionStore(service, sessionsFile(), BIG);
     const b = new PersistentSessionStore(await createService(dir), sessionsFile(), BIG);
@@ -112,7 +112,7 @@ describe('fresh reads (issue 9 item 3)', () => {
   });
 });
 
-describe('transactions (issue 9 item 4)', () => {
+describe('transactions (FR-4.1, NFR-8)', () => {
   const grant = { clientId: 'client-a', userId: 'user-1', scope: 'openid' };
   const tokens = async (shared = false): Promise<PersistentRefreshTokenStore> =>
     new PersistentRefreshTokenStore({ expirySeconds: 3600, logger: recordingStoreLogger() }, shared ? service : await createService(dir), tokensFile());
@@ -156,7 +156,7 @@ describe('transactions (issue 9 item 4)', () => {
   });
 });
 
-describe('a bad record costs only itself (issue 9 item 5, load half)', () => {
+describe('a bad record costs only itself, on load (FR-3.3)', () => {
   test('the good records are kept, a byte-exact copy of the original stays beside it, and the warning counts them', async () => {
     const good = [1, 2].map((n) => ({ sessionId: `s${n}`, userId: 'u', createdAt: Date.now(), expiresAt: Date.now() + 60_000 }));
     const bytes = Buffer.from(await service.encrypt(JSON.stringify({ version: 1, sessions: [good[0], { sessionId: 's3', userId: 42 }, good[1]] })));
@@ -177,7 +177,7 @@ describe('a bad record costs only itself (issue 9 item 5, load half)', () => {
   });
 });
 
-describe('hasUnsavedChanges and close (for shutdown, issue 9 item 6)', () => {
+describe('hasUnsavedChanges and close, for shutdown (FR-4.2)', () => {
   test('hasUnsavedChanges is true from a change until it is on disk', async () => {
     const store = new PersistentSessionStore(service, sessionsFile());
     expect(store.hasUnsavedChanges()).toBe(false);
@@ -209,7 +209,7 @@ describe('hasUnsavedChanges and close (for shutdown, issue 9 item 6)', () => {
     expect(fs.readFileSync(sessionsFile()).equals(theirs)).toBe(true);
   });
 
-  test('a flush with no changes still leaves the file, holding every record (issue 11 item 7)', async () => {
+  test('a flush with no changes still leaves the file, holding every record (FR-3.1)', async () => {
     const store = new PersistentSessionStore(service, sessionsFile());
     await store.flush();
     expect(await readStoreFile(service, sessionsFile())).toEqual({ version: 1, sessions: [] });

@@ -99,7 +99,7 @@ async function run(ops: readonly Op[]): Promise<void> {
   }
 }
 
-describe('three store instances against one sequential model of the union (issue 9 proof, FR-1, NFR-9)', () => {
+describe('three store instances against one sequential model of the union (FR-1.1, NFR-9)', () => {
   test('interleaved creations, deletions, lookups and flushes: flushed changes are seen everywhere, and the end state is the model\'s', async () => {
     await fc.assert(fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 40 }), run), { numRuns: 12 });
   }, 120_000);

@@ -33,7 +33,7 @@ const newStore = (config: Partial<ConstructorParameters<typeof PersistentRefresh
 
 const grant = { clientId: 'client-a', userId: 'user-1', scope: 'openid' };
 
-describe('PersistentRefreshTokenStore: tokens (issue 4)', () => {
+describe('PersistentRefreshTokenStore: tokens (FR-3.1)', () => {
   test('a token is 43 base64url characters, as in the original, and validates for its client with its data', async () => {
     jest.setSystemTime(1_700_000_000_000);
     const store = newStore();
@@ -46,7 +46,7 @@ describe('PersistentRefreshTokenStore: tokens (issue 4)', () => {
     await store.flush();
   });
 
-  test('an unknown token, another client, or an expired token is invalid_grant; the expired one is removed, as the original does (issue 11 item 7)', async () => {
+  test('an unknown token, another client, or an expired token is invalid_grant; the expired one is removed, as the original does (FR-3.1)', async () => {
     const store = newStore({ expirySeconds: 60 });
     const token = await store.generateToken(grant);
     expect(await store.validateToken('nope', 'client-a')).toEqual({ valid: false, error: 'invalid_grant' });

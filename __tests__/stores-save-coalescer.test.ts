@@ -17,7 +17,7 @@ function harness(): { saves: SaveCoalescer; writes: { snapshot: string; done: De
   } };
 }
 
-describe('SaveCoalescer: at most one save runs and one waits (issue 4, behaviour 2)', () => {
+describe('SaveCoalescer: at most one save runs and one waits (FR-1.1, FR-1.2)', () => {
   test('changes during a running save are carried by one waiting save that snapshots when it starts', async () => {
     const { saves, writes, change } = harness();
     change();

@@ -28,7 +28,7 @@ const sessionIdsOnDisk = async (): Promise<string[]> => {
   return (document?.sessions as { sessionId: string }[]).map((session) => session.sessionId);
 };
 
-describe('PersistentSessionStore: sessions (issue 4)', () => {
+describe('PersistentSessionStore: sessions (FR-3.1)', () => {
   test('a session has a 64-hex-digit id, the user, and expires after 24 h by default', () => {
     useFakeTimersWithRealIo();
     jest.setSystemTime(1_700_000_000_000);
@@ -130,7 +130,7 @@ describe('PersistentSessionStore: saves collapse and never overlap (behaviour 2,
     expect(counter.mostInFlight()).toBe(1);
   });
 
-  test('flush() with nothing changed writes only when the file is missing (issue 11 item 7: a flushed store leaves its file)', async () => {
+  test('flush() with nothing changed writes only when the file is missing (FR-3.1: a flushed store leaves its file)', async () => {
     const counter = storeWriteCounter(file);
     const counted = await createService(dir, counter.seam);
     const store = new PersistentSessionStore(counted, file);

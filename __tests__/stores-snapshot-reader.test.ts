@@ -11,7 +11,7 @@ import { makeTempDir, removeTempDir } from './helpers/store-harness.js';
 const SALT = '0123456789abcdef0123456789abcdef';
 const IV = 'fedcba9876543210fedcba9876543210';
 
-describe('file stamps (issue 9 item 3, FR-3)', () => {
+describe('file stamps (FR-3.3)', () => {
   const stamp: FileStamp = { ino: 7, size: 100, mtimeMs: 1_000 };
 
   test('equal when every field is equal, or when neither file exists', () => {
@@ -42,7 +42,7 @@ describe('file stamps (issue 9 item 3, FR-3)', () => {
   });
 });
 
-describe('the snapshot id on disk (issue 15: which snapshot a journal continues)', () => {
+describe('the snapshot id on disk (FR-1.1: which snapshot a journal continues)', () => {
   let dir: string;
   beforeEach(() => {
     dir = makeTempDir();

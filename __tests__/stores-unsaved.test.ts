@@ -18,7 +18,7 @@ beforeEach(() => {
 });
 afterEach(() => removeTempDir(dir));
 
-describe('hasUnsavedChanges beyond the save coalescer (FR-4, issue 9 item 6)', () => {
+describe('hasUnsavedChanges beyond the save coalescer (FR-4.2)', () => {
   test('a revocation (a transaction) counts as unsaved while its write runs and after it failed, and not once it is on disk', async () => {
     let hold: { entered: Deferred; release: Deferred } | undefined;
     let failWith: string | undefined;

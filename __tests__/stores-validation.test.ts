@@ -48,7 +48,7 @@ function thrown(make: () => unknown): unknown {
   throw new Error('expected a throw');
 }
 
-describe('the scenario of issue 9: one bad record used to cost the whole file on restart', () => {
+describe('one bad record used to cost the whole file on restart (FR-3.3, NFR-8)', () => {
   test('a token with scope undefined is rejected with ERR_INVALID_ARGUMENT and the 100 good ones survive a restart', async () => {
     const tokens = newTokens();
     const good = await Promise.all(Array.from({ length: 100 }, (_, i) => tokens.generateToken({ clientId: 'c', userId: `u${i}`, scope: 'openid' })));
@@ -196,7 +196,7 @@ function nested(depth: number): unknown {
   return value;
 }
 
-describe('record rules (issue 10, defect 6): whatever loads can be written back', () => {
+describe('record rules: whatever loads can be written back (FR-3.3)', () => {
   const session = { sessionId: 'a'.repeat(64), userId: 'u', createdAt: 1, expiresAt: 2 };
 
   test('extra fields are accepted within the limits and refused beyond them, without deep recursion', () => {
@@ -272,7 +272,7 @@ describe('record rules (issue 10, defect 6): whatever loads can be written back'
   });
 });
 
-describe('paths are resolved once, at construction (issue 10, defect 8)', () => {
+describe('paths are resolved once, at construction (FR-2.1)', () => {
   test('after process.chdir a store with a relative path still writes its original file', async () => {
     const original = process.cwd();
     const elsewhere = path.join(dir, 'elsewhere');

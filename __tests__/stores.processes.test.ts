@@ -58,7 +58,7 @@ async function openStores() {
   return { service, sessions, tokens, clients };
 }
 
-describe('four processes x 250 mixed operations on the three stores in one directory (issue 9 proof, FR-1)', () => {
+describe('four processes x 250 mixed operations on the three stores in one directory (FR-1.1, NFR-9)', () => {
   test('a fresh load holds exactly the acknowledged creations minus the acknowledged deletions, and every token was rotated at most once', async () => {
     const setup = await openStores();
     const shared = await Promise.all(Array.from({ length: 6 }, (_, index) => setup.tokens.generateToken({ clientId: 'client-a', userId: `shared-${index}`, scope: 'openid' })));
@@ -93,7 +93,7 @@ describe('four processes x 250 mixed operations on the three stores in one direc
   }, 90_000);
 });
 
-describe('a lock holder killed with SIGKILL mid-save (issue 9 item 2 proof)', () => {
+describe('a lock holder killed with SIGKILL mid-save (FR-1.3, NFR-6)', () => {
   test('the next writer gets the lock within the 10 s stale bound, and the files are whole: every acknowledged session loads, no warning', async () => {
     const file = path.join(dir, 'oauth_sessions.enc');
     const acked: string[] = [];

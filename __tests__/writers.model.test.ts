@@ -174,7 +174,7 @@ const commands = [
   fc.tuple(instance, fc.constantFrom('sessions' as const, 'tokens' as const)).map(([at, kind]) => new Flush(at, kind)),
 ];
 
-describe('issue 9 proof: a fast-check model of three store instances on one file against one sequential model of the union (FR-1.1, NFR-9, NFR-10)', () => {
+describe('a fast-check model of three store instances on one file against one sequential model of the union (FR-1.1, NFR-9, NFR-10)', () => {
   test('after every flush every instance agrees with the model; after all flush, a fresh instance loads exactly the model', async () => {
     await fc.assert(
       fc.asyncProperty(fc.commands(commands, { maxCommands: 30 }), async (sequence) => {

@@ -61,7 +61,7 @@ async function startAll(workers: Worker[]): Promise<void> {
   await Promise.all(workers.map((worker) => worker.next('ready')));
 }
 
-describe('issue 9 proof: four processes x 250 mixed operations on the three stores in one directory (FR-1.1, FR-2.1, NFR-9, NFR-10)', () => {
+describe('four processes x 250 mixed operations on the three stores in one directory (FR-1.1, FR-2.1, NFR-9, NFR-10)', () => {
   let dir: string;
   let seeds: Awaited<ReturnType<typeof seedFiles>>;
   let reports: Report[];
@@ -165,7 +165,7 @@ describe('issue 9 proof: four processes x 250 mixed operations on the three stor
     expect(fresh.clients.getMetrics().count).toBe(expected.length);
   });
 
-  test('issue 15 item 3: after a graceful close, each store file alone (what the original server reads) holds exactly the same records', async () => {
+  test('FR-3.1: after a graceful close, each store file alone (what the original server reads) holds exactly the same records', async () => {
     await closeAll(fresh);
     const sessionsDeleted = new Set(reports.flatMap((report) => report.sessionsDeleted));
     const sessionsExpected = [...seeds.sessions, ...reports.flatMap((report) => report.sessionsCreated)].filter((id) => !sessionsDeleted.has(id));
@@ -185,7 +185,7 @@ describe('issue 9 proof: four processes x 250 mixed operations on the three stor
   });
 });
 
-describe('issue 9 scenario 5: two processes rotating the same tokens concurrently (FR-1.1, NFR-9)', () => {
+describe('two processes rotating the same tokens concurrently (FR-1.1, NFR-9)', () => {
   const ROUNDS = 100;
   let dir: string;
 
@@ -233,7 +233,7 @@ describe('issue 9 scenario 5: two processes rotating the same tokens concurrentl
   }, 120_000);
 });
 
-describe('issue 9 items 1 and 3 across processes, the parent choosing the interleaving (FR-1.1, NFR-9)', () => {
+describe('read-merge-write and fresh reads across processes, the parent choosing the interleaving (FR-1.1, FR-3.3, NFR-9)', () => {
   let dir: string;
   let workers: Worker[] = [];
 
@@ -266,7 +266,7 @@ describe('issue 9 items 1 and 3 across processes, the parent choosing the interl
     expect(after.sessions.getSession(sessionId)).toBeNull();
   });
 
-  test('issue 15: two processes each append 20 saves of 40 tokens at once (past the journal bound): a fresh load and, after close, the store file alone hold all 1,600', async () => {
+  test('FR-1.1: two processes each append 20 saves of 40 tokens at once (past the journal bound): a fresh load and, after close, the store file alone hold all 1,600', async () => {
     const pair = await serveWorkers(2);
     const issued: string[] = [];
     for (let round = 0; round < 20; round += 1) {

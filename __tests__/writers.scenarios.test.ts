@@ -58,7 +58,7 @@ async function pair(isSharedService: boolean): Promise<[Stores, Stores]> {
   return [a, b];
 }
 
-describe('issue 9 scenario 1: a request served before loadFromStorage() (FR-3.3, issue 9 item 1)', () => {
+describe('a request served before loadFromStorage() (FR-3.3)', () => {
   test('3 sessions on disk, a new store creates one and flushes before loading: a restart loads 4', async () => {
     const seeded = await seed(3);
     const early = await open({ load: false });
@@ -105,7 +105,7 @@ describe('issue 9 scenario 1: a request served before loadFromStorage() (FR-3.3,
   });
 });
 
-describe('issue 9 scenario 2: two EncryptionService instances and two stores of each kind on the same files (FR-1.1, NFR-9)', () => {
+describe('two EncryptionService instances and two stores of each kind on the same files (FR-1.1, NFR-9)', () => {
   test('100 sessions acknowledged by flush() across both instances: 100 on disk after a restart (default maxSessions)', async () => {
     const a = await open({ defaultMaxSessions: true });
     const b = await open({ defaultMaxSessions: true });
@@ -154,7 +154,7 @@ describe('issue 9 scenario 2: two EncryptionService instances and two stores of 
   });
 });
 
-describe.each(TOPOLOGIES)('issue 9 item 3, fresh reads, %s', (_name, isSharedService) => {
+describe.each(TOPOLOGIES)('fresh reads, %s (FR-3.3)', (_name, isSharedService) => {
   test('getSession through B sees a session A created, and no longer sees one A deleted, right after A flushed', async () => {
     const [a, b] = await pair(isSharedService);
     const created = a.sessions.createSession('user-1');
@@ -261,7 +261,7 @@ describe.each(TOPOLOGIES)('issue 9 item 3, fresh reads, %s', (_name, isSharedSer
   });
 });
 
-describe.each(TOPOLOGIES)('issue 9 scenario 5 and item 4, rotation, %s', (_name, isSharedService) => {
+describe.each(TOPOLOGIES)('rotation, %s (FR-1.1, FR-4.1)', (_name, isSharedService) => {
   test('a token rotated through A is invalid through B (and cannot be rotated there) right after the rotation resolved; its successor is valid', async () => {
     const [a, b] = await pair(isSharedService);
     const token = await a.tokens.generateToken({ clientId: CLIENT_ID, userId: 'user-1', scope: 'openid' });
@@ -312,7 +312,7 @@ describe.each(TOPOLOGIES)('issue 9 scenario 5 and item 4, rotation, %s', (_name,
   });
 });
 
-describe('issue 9 item 4: a rotation or revocation resolves only once it is on disk (FR-4.1, NFR-8)', () => {
+describe('a rotation or revocation resolves only once it is on disk (FR-4.1, NFR-8)', () => {
   // The tokens' debounce is an hour (NEVER_BY_TIMER) and nothing flushes: only the operation itself can have written the file.
   test('right after rotateToken resolved, a fresh instance reads the old token rotated and the new one valid', async () => {
     const [a] = await pair(false);
@@ -363,7 +363,7 @@ describe('issue 9 item 4: a rotation or revocation resolves only once it is on d
   });
 });
 
-describe('issue 9 scenario 3 in one process: a rolling restart, the old instance closing while the new ones keep writing (FR-4.1, issue 15 item 3)', () => {
+describe('a rolling restart in one process, the old instance closing while the new ones keep writing (FR-4.1)', () => {
   test('after the old instance closed (folding its journal, if any), the others still see and save everything, and a restart loads it all', async () => {
     const old = await open();
     const next = await open();

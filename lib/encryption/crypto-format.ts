@@ -51,7 +51,7 @@ export function parsePayload(payload: string): ParsedPayload {
   if (text === '') throw new DecryptionError('the payload is empty');
   const parts = text.split(':');
   if (parts.length !== 4) throw new DecryptionError(`expected 4 colon-separated parts, got ${parts.length}`);
-  const [salt = '', iv = '', authTag = '', ciphertext = ''] = parts;
+  const [salt, iv, authTag, ciphertext] = parts as [string, string, string, string];
   return {
     salt: fromHex('salt', salt, SALT_BYTES),
     iv: fromHex('IV', iv, IV_BYTES),

@@ -99,7 +99,7 @@ export async function makeDirectory(fs: FileSystem, directory: string, isDurable
 }
 
 /** Codes with which a file system says it cannot fsync a directory; durability there is not ours to give. */
-const DIRECTORY_SYNC_UNSUPPORTED = new Set(['EINVAL', 'ENOTSUP', 'EISDIR']);
+const DIRECTORY_SYNC_UNSUPPORTED: ReadonlySet<string | undefined> = new Set(['EINVAL', 'ENOTSUP', 'EISDIR']);
 
 /** fsync of a directory, so a completed rename survives a power loss. */
 export async function syncDirectory(fs: FileSystem, directory: string): Promise<void> {
@@ -107,14 +107,14 @@ export async function syncDirectory(fs: FileSystem, directory: string): Promise<
   try {
     handle = await fs.open(directory, 'r');
   } catch (error) {
-    if (DIRECTORY_SYNC_UNSUPPORTED.has(errorCode(error) ?? '')) return;
+    if (DIRECTORY_SYNC_UNSUPPORTED.has(errorCode(error))) return;
     throw error;
   }
   try {
     await fs.fsync(handle);
   } catch (error) {
     await fs.close(handle).catch((cleanupError: unknown) => attachCleanupError(error, cleanupError));
-    if (DIRECTORY_SYNC_UNSUPPORTED.has(errorCode(error) ?? '')) return;
+    if (DIRECTORY_SYNC_UNSUPPORTED.has(errorCode(error))) return;
     throw error;
   }
   await fs.close(handle);

@@ -155,10 +155,13 @@ export class ProcessLockHandle implements HeldLock {
         this.#lastRefresh = { wallMs: now, monoMs };
         return;
       }
-      if (record !== undefined) this.#sawForeign = true;
-      const owner = record === undefined ? undefined : parseOwner(record);
-      const by = owner === undefined ? '' : ` by pid ${owner.pid} on ${JSON.stringify(owner.hostname)}`;
-      this.#compromised(record === undefined ? 'its entry vanished' : `it was taken over${by}`);
+      if (record === undefined) {
+        this.#compromised('its entry vanished');
+        return;
+      }
+      this.#sawForeign = true;
+      const owner = parseOwner(record);
+      this.#compromised(`it was taken over${owner === undefined ? '' : ` by pid ${owner.pid} on ${JSON.stringify(owner.hostname)}`}`);
     } catch (error) {
       if (errorCode(error) === 'ENOENT') this.#compromised('its entry vanished', error);
       // Another failure (EIO, a slow network file system) may pass; past the stale bound others may have taken over.

@@ -42,9 +42,8 @@ export function newOwner(token: string, nowMs: number): LockOwner {
 /** The owner record in `content`, or undefined when it is not one (a foreign or damaged file). */
 export function parseOwner(content: string): LockOwner | undefined {
   try {
-    const value: unknown = JSON.parse(content);
-    if (typeof value !== 'object' || value === null) return undefined;
-    const { pid, hostname: host, token, createdAt } = value as Record<string, unknown>;
+    // No object check needed: null throws on destructuring (caught below), any other value has none of the fields.
+    const { pid, hostname: host, token, createdAt } = JSON.parse(content) as Record<string, unknown>;
     if (typeof pid !== 'number' || typeof host !== 'string' || typeof token !== 'string' || typeof createdAt !== 'number') return undefined;
     return { pid, hostname: host, token, createdAt };
   } catch {
