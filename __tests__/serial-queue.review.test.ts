@@ -129,4 +129,25 @@ describe('SerialQueue: defects found by review, fixed', () => {
     expect(task).not.toHaveBeenCalled();
     await expect(run).rejects.toBe(reason);
   });
+
+  test('NFR-2 a run that left while the observer was told of it is not measured as a wait that ended in a start', async () => {
+    const controller = new AbortController();
+    const debug = jest.fn();
+    // The logger lets 500 ms pass, then aborts the run it is warning about.
+    const logger = {
+      warn: (): void => {
+        jest.advanceTimersByTime(500);
+        controller.abort(new Error('overloaded'));
+      },
+      debug,
+    };
+    const queue = new SerialQueue({ logger, depthWarningThreshold: 0 });
+    const gate = deferred();
+    void queue.run('k', () => gate.promise);
+    queue.run('k', () => 'ran', { signal: controller.signal }).catch(() => undefined);
+    gate.resolve();
+    await drain();
+    expect(queue.metrics()).toMatchObject({ longestWaitMs: 0, totalWaitTimeMs: 0, pending: 0 });
+    expect(debug).not.toHaveBeenCalled();
+  });
 });

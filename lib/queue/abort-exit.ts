@@ -19,9 +19,10 @@ export function runAbortable<K, T>(
   task: () => T | PromiseLike<T>,
   signal: AbortSignal,
 ): Promise<T> {
-  let onAbort: (() => void) | undefined;
+  // Replaced by the real listener only if the run has to wait; the fanout never holds this one.
+  let onAbort: () => void = neverSubscribed;
   const start = (): T | PromiseLike<T> => {
-    if (onAbort !== undefined) fanout.remove(signal, onAbort);
+    fanout.remove(signal, onAbort);
     return task();
   };
   return core.run(key, start, <R>(outcome: Promise<R | undefined>, leave: () => boolean) => {
@@ -29,7 +30,8 @@ export function runAbortable<K, T>(
       const caller = forward(outcome, { resolve, reject });
       onAbort = (): void => {
         if (!leave()) return;
-        caller.settle?.reject(signal.reason);
+        // leave() is true once, and only this listener drops the holder: it is still there.
+        caller.settle!.reject(signal.reason);
         caller.settle = undefined;
       };
       fanout.add(signal, onAbort);
@@ -50,8 +52,12 @@ interface Settle<R> {
 function forward<R>(outcome: Promise<R | undefined>, settle: Settle<R>): { settle: Settle<R> | undefined } {
   const holder: { settle: Settle<R> | undefined } = { settle };
   outcome.then(
+    // A run that left resolves its outcome with undefined (the holder is gone by then); it never rejects.
     (value) => holder.settle?.resolve(value as R),
-    (error: unknown) => holder.settle?.reject(error),
+    (error: unknown) => holder.settle!.reject(error),
   );
   return holder;
 }
+
+/** The listener of a run that never had to wait: removing it from the fanout removes nothing. */
+function neverSubscribed(): void {}

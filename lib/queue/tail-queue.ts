@@ -101,8 +101,10 @@ export class TailQueue<K, S> {
     // Registered now, so the task runs in the caller's async context (AsyncLocalStorage).
     const outcome = previous.then(() => {
       if (turn === 'left') return undefined;
+      // Stryker disable next-line StringLiteral: equivalent, any value but 'waiting' and 'left' acts the same.
       turn = 'started';
-      wait?.end(true);
+      // Told of this wait synchronously in #wait, long before any turn can come.
+      wait!.end(true);
       return invoke(job!);
     });
     // The caller's promise (or the exit's) is derived before the tail: it settles before the key is handed on.
