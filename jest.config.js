@@ -30,4 +30,9 @@ export default {
     ],
   },
   testTimeout: 60_000,
+  // Two workers, each restarted once it holds over 1 GB after a file: run in one process (what
+  // jest does on 2 cores by default) the heap grew file after file until a fresh CI clone ran
+  // out of memory in serial-queue.scale.
+  maxWorkers: 2,
+  workerIdleMemoryLimit: '1GB',
 };

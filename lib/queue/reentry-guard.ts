@@ -13,7 +13,15 @@ interface Holder {
   isRunning: boolean;
 }
 
-let sharedHolders: AsyncLocalStorage<readonly Holder[]> | undefined;
+/**
+ * The one store, kept on the global object under a registered symbol, so that
+ * every copy of this module in the process shares it: the ESM and CommonJS
+ * builds loaded side by side, or a test runner's fresh module registry per
+ * test file (jest running in one process made a store per file, and with
+ * four of them a later file's million promises outgrew an 8 GB heap).
+ */
+const HOLDERS = Symbol.for('session-store-mutex.reentry-holders');
+const processWide = globalThis as { [HOLDERS]?: AsyncLocalStorage<readonly Holder[]> };
 
 /** Which keys the calling async context holds, across every detecting queue. */
 export class ReentryGuard {
@@ -24,7 +32,7 @@ export class ReentryGuard {
    * store per queue made 300 detecting queues turn every later promise into
    * a 300-property object (a jest worker ran out of memory on bare promises).
    */
-  readonly #holders = (sharedHolders ??= new AsyncLocalStorage<readonly Holder[]>());
+  readonly #holders = (processWide[HOLDERS] ??= new AsyncLocalStorage<readonly Holder[]>());
 
   /** Whether the calling context runs inside a task of `queue` that holds `key`. */
   isHeld(queue: object, key: unknown): boolean {
