@@ -15,13 +15,14 @@ const scryptAsync = promisify(scrypt) as (secret: string, salt: Buffer, keylen: 
  * with ENOENT. Never use it for real data.
  */
 export async function legacyEncryptToFile(secret: string, plaintext: string, filePath: string): Promise<void> {
-  const salt = randomBytes(16);
-  const iv = randomBytes(16);
-  const key = await scryptAsync(secret, salt, 32);
-  const cipher = createCipheriv(OLD_ALGORITHM, key, iv);
+  const saltBytes = randomBytes(16);
+  const ivBytes = randomBytes(16);
+  const key = await scryptAsync(secret, saltBytes, 32);
+  const cipher = createCipheriv(OLD_ALGORITHM, key, ivBytes);
   const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-  const payload = [salt, iv, cipher.getAuthTag(), ciphertext].map((part) => part.toString('hex')).join(':');
-  const tempPath = `${filePath}.tmp`;
-  await writeFile(tempPath, payload, { mode: 0o600 });
-  await rename(tempPath, filePath);
+  const payload = [saltBytes, ivBytes, cipher.getAuthTag(), ciphertext].map((part) => part.toString('hex')).join(':');
+  // The one shared temp name per target: the defect this recipe reproduces.
+  const sharedTemp = `${filePath}.tmp`;
+  await writeFile(sharedTemp, payload, { mode: 0o600 });
+  await rename(sharedTemp, filePath);
 }

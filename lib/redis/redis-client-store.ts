@@ -60,8 +60,8 @@ export class RedisClientStore implements ClientStore {
 
   /** Whether `redirectUri` is registered for the client (loopback callbacks match on any port, RFC 8252 §7.3). */
   async isValidRedirectUri(clientId: string, redirectUri: string): Promise<boolean> {
-    const client = await this.getClient(clientId);
-    return client !== null && typeof redirectUri === 'string' && isRegisteredRedirectUri(client.redirect_uris, redirectUri, this.#policy.strict);
+    const registered = await this.getClient(clientId);
+    return registered !== null && typeof redirectUri === 'string' && isRegisteredRedirectUri(registered.redirect_uris, redirectUri, this.#policy.strict);
   }
 
   /** Resolves at once: every change already resolved only once Redis acknowledged it. */

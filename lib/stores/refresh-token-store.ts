@@ -231,14 +231,14 @@ export class PersistentRefreshTokenStore {
 
   /** Tokens held, and how many of them have expired or were rotated. */
   getMetrics(): { count: number; expiredCount: number; rotatedCount: number } {
-    const now = Date.now();
-    let expiredCount = 0;
-    let rotatedCount = 0;
+    const asOf = Date.now();
+    let expired = 0;
+    let rotated = 0;
     for (const record of this.#tokens.values()) {
-      if (record.expires_at <= now) expiredCount += 1;
-      if (record.rotated) rotatedCount += 1;
+      if (record.expires_at <= asOf) expired += 1;
+      if (record.rotated) rotated += 1;
     }
-    return { count: this.#tokens.size, expiredCount, rotatedCount };
+    return { count: this.#tokens.size, expiredCount: expired, rotatedCount: rotated };
   }
 
   #issue(clientId: string, userId: string, scope: string): string {

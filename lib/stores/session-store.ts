@@ -158,10 +158,10 @@ export class PersistentSessionStore {
 
   /** Sessions held, and how many of them have expired but were not yet removed. */
   getMetrics(): { count: number; expiredCount: number } {
-    const now = Date.now();
-    let expiredCount = 0;
-    for (const session of this.#sessions.values()) if (session.expiresAt <= now) expiredCount += 1;
-    return { count: this.#sessions.size, expiredCount };
+    const asOf = Date.now();
+    let expired = 0;
+    for (const session of this.#sessions.values()) if (session.expiresAt <= asOf) expired += 1;
+    return { count: this.#sessions.size, expiredCount: expired };
   }
 
   #changed(sessionId: string): void {
