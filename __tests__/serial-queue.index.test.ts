@@ -9,13 +9,14 @@ import { drain } from './helpers/common.js';
 
 interface Slot {
   isIdle: boolean;
+  isNoted: boolean;
   readonly id: number;
 }
 
 /** Adds `count` keys made by `keyOf`, each with a fresh live slot. */
 function addAll<K>(index: TailIndex<K, Slot>, keys: readonly K[]): Slot[] {
   return keys.map((key, id) => {
-    const slot = { isIdle: false, id };
+    const slot = { isIdle: false, isNoted: false, id };
     index.add(key, slot);
     return slot;
   });

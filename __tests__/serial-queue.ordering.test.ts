@@ -307,3 +307,30 @@ describe("SerialQueue runs made during a task's synchronous start (FR-1.2, NFR-3
     expect(queue.size).toBe(0);
   });
 });
+
+describe('SerialQueue hands a key on only after the caller has its outcome (FR-1.2, DESIGN invariant 6)', () => {
+  // What a caller reads right after its run settles is still what its own task left: the next
+  // task on the key has not started yet.
+  test.each([
+    ['fulfils', (): Promise<string> => Promise.resolve('done')],
+    ['rejects', (): Promise<string> => Promise.reject(new Error('failed'))],
+  ])('the first run %s: its caller resumes before the run waiting behind it starts', async (_, outcome) => {
+    const queue = new SerialQueue();
+    const order: string[] = [];
+    const gate = deferred();
+    const first = queue.run('k', async () => {
+      await gate.promise;
+      return outcome();
+    });
+    const observed = first.then(
+      () => order.push('first caller'),
+      () => order.push('first caller'),
+    );
+    const second = queue.run('k', () => void order.push('second starts'));
+    const third = queue.run('k', () => void order.push('third starts'));
+    const secondObserved = second.then(() => order.push('second caller'));
+    gate.resolve();
+    await Promise.all([observed, secondObserved, third]);
+    expect(order).toEqual(['first caller', 'second starts', 'second caller', 'third starts']);
+  });
+});

@@ -7,18 +7,20 @@
  * A key whose chain has settled is released, not deleted at once: its chain
  * stays, marked idle, for the key's next run to reuse. That saves the run a
  * new chain, a write and a `delete`, which alone cost about as much as the
- * rest of an uncontended run's bookkeeping. Released keys are noted, and
- * every RECLAIM_AFTER releases those still idle are deleted in one pass, so
- * idle chains stay bounded (NFR-3) and each release costs O(1). What it buys:
+ * rest of an uncontended run's bookkeeping. Released keys are noted (each
+ * once, however often it is released), and every RECLAIM_AFTER releases those
+ * still idle are deleted in one pass, so idle chains stay bounded (NFR-3) and
+ * each release costs O(1). What it buys:
  * bench/queue.bench.mjs (rows "queue core" against "queue core, keys deleted").
  */
 
 /** Releases between two reclaiming passes: the most idle chains the index keeps. */
 export const RECLAIM_AFTER = 1024;
 
-/** What the index keeps on a value: whether its key has been released. */
+/** What the index keeps on a value: whether its key has been released, and whether it is noted. */
 export interface IndexSlot {
   isIdle: boolean;
+  isNoted: boolean;
 }
 
 export class TailIndex<K, V extends IndexSlot> {
@@ -26,7 +28,9 @@ export class TailIndex<K, V extends IndexSlot> {
   readonly #byString = Object.create(null) as Record<string, V | undefined>;
   readonly #byValue = new Map<K, V>();
   #live = 0;
+  /** Keys released since the last pass, each once (a key released 1,000 times is noted once). */
   #released: K[] = [];
+  #releases = 0;
 
   /** Keys with a live (not idle) value. */
   get size(): number {
@@ -55,15 +59,23 @@ export class TailIndex<K, V extends IndexSlot> {
   release(key: K, value: V): void {
     value.isIdle = true;
     this.#live -= 1;
-    if (this.#released.push(key) >= RECLAIM_AFTER) this.#reclaim();
+    if (!value.isNoted) {
+      value.isNoted = true;
+      this.#released.push(key);
+    }
+    if (++this.#releases >= RECLAIM_AFTER) this.#reclaim();
   }
 
   /** Deletes the released keys whose value is still idle; a revived one stays. */
   #reclaim(): void {
     const released = this.#released;
     this.#released = [];
+    this.#releases = 0;
     for (const key of released) {
-      if (this.get(key)?.isIdle !== true) continue;
+      // Every noted key still has its value: only this pass deletes.
+      const value = this.get(key)!;
+      value.isNoted = false;
+      if (!value.isIdle) continue;
       if (typeof key === 'string') delete this.#byString[key];
       else this.#byValue.delete(key);
     }

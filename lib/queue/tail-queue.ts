@@ -6,28 +6,11 @@
  * concerns reach the core through the hooks of wait-hooks.ts, used only when
  * a run has to wait: the observer (warnings, metrics) and a per-run exit (abort).
  */
-import { TailIndex, type IndexSlot } from './tail-index.js';
-import type { WaitEnd, WaitExit, WaitObserver, WaitingLine } from './wait-hooks.js';
+import { TailChain } from './tail-chain.js';
+import { TailIndex } from './tail-index.js';
+import type { WaitEnd, WaitExit, WaitObserver } from './wait-hooks.js';
 
 type Turn = 'waiting' | 'started' | 'left';
-
-class TailChain<S> implements WaitingLine<S>, IndexSlot {
-  /** Settles, never rejects, once the newest task is done; undefined while the first task starts. */
-  tail: Promise<void> | undefined = undefined;
-  /** The first task's tail, for runs made from inside its synchronous start. */
-  head: Promise<void> | undefined = undefined;
-  /** Tasks running or waiting; a run that left no longer counts. */
-  depth = 0;
-  watch: S | undefined = undefined;
-  /** Set by the index when no run counts any more: the key is released, its next run reuses this chain. */
-  isIdle = false;
-  /** Settles the head's run; one per chain, so an uncontended run makes no closure. */
-  settleHead: () => void = () => undefined;
-
-  get waiting(): number {
-    return Math.max(0, this.depth - 1);
-  }
-}
 
 /** The core behind SerialQueue: `run`, `depth`, `size`, `pending`, `onIdle`; `S` is the observer's per-key state. */
 export class TailQueue<K, S> {
@@ -71,20 +54,15 @@ export class TailQueue<K, S> {
     if (idle !== undefined) this.#chains.revive(chain);
     chain.depth = 1;
     const result = invoke(task);
-    // The caller's promise is derived before the tail: it settles first, and a failure the caller
-    // drops stays an unhandled rejection (the tail's handler marks `result` handled, not this one).
-    const caller = result.then();
-    const tail = result.then(chain.settleHead, chain.settleHead);
-    chain.head = tail;
-    // A run made from inside the task's synchronous start queued behind `head` and stays the tail.
-    chain.tail ??= tail;
-    return caller;
+    chain.head = result;
+    // One promise for the caller and the key: its handlers settle the run, then pass the outcome
+    // on, so a failure the caller drops is still an unhandled rejection (NFR-8). A run that waits
+    // behind this one derives its own, later, gate from `head` (see #wait).
+    return result.then(chain.passValue, chain.passError) as Promise<T>;
   }
 
   #newChain(key: K): TailChain<S> {
-    const chain = new TailChain<S>();
-    // The head's settle callback, made once per chain and reused each time it is revived.
-    chain.settleHead = () => this.#settle(key, chain, true);
+    const chain: TailChain<S> = new TailChain<S>(() => this.#settle(key, chain, true));
     this.#chains.add(key, chain);
     return chain;
   }
@@ -96,8 +74,10 @@ export class TailQueue<K, S> {
     let wait: WaitEnd | undefined = undefined;
     // Dropped when the run leaves: the link it keeps in the chain then holds nothing of the caller's (NFR-3).
     let job: typeof task | undefined = task;
-    // Inside the head's synchronous start there is no tail yet: wait for the head's.
-    const previous = chain.tail ?? Promise.resolve().then(() => chain.head);
+    // The first run to wait goes behind the head's own promise; its handlers come after the
+    // head's caller's, so that caller settles first. Inside the head's synchronous start `head`
+    // is not set yet: it is a tick later, and the head cannot settle before that tick.
+    const previous = chain.tail ?? (chain.head === undefined ? Promise.resolve().then(() => behind(chain.head)) : behind(chain.head));
     // Registered now, so the task runs in the caller's async context (AsyncLocalStorage).
     const outcome = previous.then(() => {
       if (turn === 'left') return undefined;
@@ -133,7 +113,10 @@ export class TailQueue<K, S> {
     chain.tail = chain.head = chain.watch = undefined;
     this.#chains.release(key, chain);
     if (this.#chains.size === 0 && this.#idle !== undefined) {
-      this.#idle.resolve();
+      // The head's handler releases its key before its caller's promise settles: `onIdle()` is
+      // resolved a tick later, so its callers resume after the last caller has (a native
+      // promise job, which jest's fake timers leave alone, unlike queueMicrotask).
+      void Promise.resolve().then(this.#idle.resolve);
       this.#idle = undefined;
     }
   }
@@ -142,6 +125,13 @@ export class TailQueue<K, S> {
     chain.depth -= 1;
     this.#pending -= 1;
   }
+}
+
+const ignore = (): void => undefined;
+
+/** Settles, never rejects, once `head` has settled. */
+function behind(head: Promise<unknown> | undefined): Promise<void> {
+  return head!.then(ignore, ignore);
 }
 
 /** Calls `task`, turning a synchronous throw into a rejection. */

@@ -1,0 +1,42 @@
+/**
+ * One key's line in the queue core (tail-queue.ts): its head run, the tail
+ * that runs waiting behind it chain onto, and its count. A chain outlives its
+ * episodes: the index keeps it, idle, for the key's next run (tail-index.ts).
+ */
+import type { IndexSlot } from './tail-index.js';
+import type { WaitingLine } from './wait-hooks.js';
+
+export class TailChain<S> implements WaitingLine<S>, IndexSlot {
+  /** The first task's own promise; undefined while that task's synchronous part runs. */
+  head: Promise<unknown> | undefined = undefined;
+  /** Settles, never rejects, once the newest waiting run is done; undefined until a run waits. */
+  tail: Promise<void> | undefined = undefined;
+  /** Tasks running or waiting; a run that left no longer counts. */
+  depth = 0;
+  watch: S | undefined = undefined;
+  /** Set by the index when no run counts any more: the key is released, its next run reuses this chain. */
+  isIdle = false;
+  /** Set by the index while the key waits for its next reclaiming pass. */
+  isNoted = false;
+  /**
+   * The head run's handlers: each settles the run, then passes its outcome on to
+   * the caller. Made once per chain, so an uncontended run makes no closure.
+   */
+  readonly passValue: (value: unknown) => unknown;
+  readonly passError: (error: unknown) => never;
+
+  constructor(settleHead: () => void) {
+    this.passValue = (value) => {
+      settleHead();
+      return value;
+    };
+    this.passError = (error) => {
+      settleHead();
+      throw error;
+    };
+  }
+
+  get waiting(): number {
+    return Math.max(0, this.depth - 1);
+  }
+}
