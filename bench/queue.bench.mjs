@@ -246,7 +246,7 @@ async function coreWithIndex(indexSource) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssm-bench-core-'));
   process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   const built = new URL('../dist/queue/', import.meta.url);
-  for (const name of ['tail-queue.js', 'wait-hooks.js']) fs.copyFileSync(new URL(name, built), path.join(dir, name));
+  for (const name of ['tail-queue.js', 'tail-chain.js', 'wait-hooks.js']) fs.copyFileSync(new URL(name, built), path.join(dir, name));
   fs.writeFileSync(path.join(dir, 'tail-index.js'), indexSource);
   return import(pathToFileURL(path.join(dir, 'tail-queue.js')).href);
 }
