@@ -4,6 +4,7 @@
  * still idle are deleted, so idle chains stay bounded (NFR-3).
  */
 import { SerialQueue } from '../lib/index.js';
+import { TailChain } from '../lib/queue/tail-chain.js';
 import { RECLAIM_AFTER, TailIndex } from '../lib/queue/tail-index.js';
 import { drain } from './helpers/common.js';
 
@@ -74,6 +75,28 @@ describe('TailIndex: released keys keep their chain, bounded (NFR-3)', () => {
     expect(index.get('last')).toBeUndefined();
     expect(live.map((key) => index.get(key))).toEqual(liveSlots);
     expect(index.size).toBe(live.length + 1);
+  });
+
+  test('a key live during a pass is noted again when released after it, and the next pass deletes it', () => {
+    const index = new TailIndex<string, Slot>();
+    const [hot] = addAll(index, ['hot']);
+    index.release('hot', hot!);
+    index.revive(hot!);
+    // A pass while the key is live: it stays, and it is no longer on the pass's list.
+    const churn = strings(RECLAIM_AFTER, 'churn-');
+    addAll(index, churn).forEach((slot, i) => index.release(churn[i]!, slot));
+    expect(index.get('hot')).toBe(hot);
+
+    index.release('hot', hot!);
+    const more = strings(RECLAIM_AFTER - 1, 'more-');
+    addAll(index, more).forEach((slot, i) => index.release(more[i]!, slot));
+    expect(index.get('hot')).toBeUndefined();
+    expect(index.size).toBe(0);
+  });
+
+  test('a new chain is not noted yet, so its first release puts its key on the next pass', () => {
+    const chain = new TailChain<unknown>(() => undefined);
+    expect(chain).toMatchObject({ isIdle: false, isNoted: false, depth: 0 });
   });
 
   test('one key released RECLAIM_AFTER times in a row is deleted once by the pass, and found absent after', () => {
