@@ -1,9 +1,10 @@
 /**
  * The public queue: options, defaults and the layers around the core.
  * Read top-down: tail-queue.ts (the core: one tail per key) with tail-chain.ts
- * (a key's line) and tail-index.ts (its keys), wait-hooks.ts (the core's two hooks), wait-monitor.ts (warnings
- * and wait metrics, the core's observer), abort-exit.ts with abort-fanout.ts
- * (leaving a wait), reentry-guard.ts (detectReentry).
+ * (a key's line) and tail-index.ts (its keys), wait-hooks.ts (the core's two
+ * hooks), wait-monitor.ts (warnings and wait metrics, the core's observer),
+ * abort-exit.ts with abort-fanout.ts (leaving a wait), reentry-guard.ts
+ * (detectReentry).
  */
 import { AbortFanout } from './abort-fanout.js';
 import { runAbortable } from './abort-exit.js';
