@@ -219,7 +219,7 @@ describe('NFR-8 the caller gets the task\'s own outcome on the head path', () =>
       },
     };
     const order: string[] = [];
-    const head = queue.run('k', () => thenable);
+    const head = queue.run('k', () => thenable as unknown as PromiseLike<string>);
     const next = queue.run('k', () => void order.push('next'));
     await expect(head).resolves.toBe('first');
     await next;
