@@ -392,3 +392,94 @@ describe('FR-2.1 object, NaN and -0 keys on the head path', () => {
     expect(queue.size).toBe(0);
   });
 });
+
+describe('FR-1.1 a head task returning a native promise with its own `then`', () => {
+  // DEFECT (tail-queue.ts #start, `result.then(passValue, passError)`; also ReentryGuard.holding):
+  // `invoke` hands a native promise back as is (Promise.resolve returns it), so the core calls that
+  // object's own `then`. One that reports twice (a buggy instrumentation wrapper, say) settles the
+  // head twice: depth and pending go negative and the key is released while the run behind the
+  // head still runs, so the next run starts beside it. A run that waits is safe (its outcome adopts
+  // the promise through once-only resolving functions). Not new in ee6c345: ce12509 does the same.
+  test.failing('a then that calls back twice never lets two tasks of one key run at once, nor the counters go negative', async () => {
+    const queue = new SerialQueue();
+    const order: string[] = [];
+    const twice = Promise.resolve('head');
+    const nativeThen = Promise.prototype.then;
+    Object.defineProperty(twice, 'then', {
+      value(this: Promise<string>, ok?: (v: string) => unknown, fail?: (e: unknown) => unknown): Promise<unknown> {
+        const derived = nativeThen.call(this, ok, fail);
+        nativeThen.call(this, ok, fail);
+        return derived;
+      },
+    });
+    const gate = deferred();
+    const head = queue.run('k', () => twice);
+    const second = queue.run('k', async () => {
+      order.push('second starts');
+      await gate.promise;
+      order.push('second ends');
+    });
+    await head;
+    await drain();
+    const third = queue.run('k', () => void order.push('third starts'));
+    gate.resolve();
+    await Promise.all([second, third]);
+    expect({ order, pending: queue.metrics().pending, size: queue.size }).toEqual({
+      order: ['second starts', 'second ends', 'third starts'],
+      pending: 0,
+      size: 0,
+    });
+  });
+});
+
+describe('NFR-3/FR-1.1 the reclaiming pass while stale links of a released key are pending', () => {
+  test('a key released with an aborted run behind it, reclaimed by 1,100 other releases, then revived: runs inside run(), counters exact', async () => {
+    const queue = new SerialQueue();
+    const gate = deferred();
+    const head = queue.run('k', () => gate.promise);
+    const controller = new AbortController();
+    const left = queue.run('k', () => 'never', { signal: controller.signal });
+    left.catch(() => undefined);
+    controller.abort();
+    // Over RECLAIM_AFTER runs that release in the same turn as 'k': a pass runs, 'k' idle among them.
+    const others = Array.from({ length: 1100 }, (_, i) => queue.run(`other-${i}`, () => gate.promise));
+    gate.resolve();
+    await head;
+    let started = false;
+    const hold = deferred();
+    const revived = queue.run('k', async () => {
+      started = true;
+      await hold.promise;
+      return 'revived';
+    });
+    expect(started).toBe(true);
+    let isBehindStarted = false;
+    const behind = queue.run('k', () => {
+      isBehindStarted = true;
+      return 'behind';
+    });
+    // The aborted run's stale link settles meanwhile: it must neither start 'behind' nor uncount.
+    await drain();
+    expect([queue.depth('k'), isBehindStarted]).toEqual([2, false]);
+    hold.resolve();
+    await expect(revived).resolves.toBe('revived');
+    await expect(behind).resolves.toBe('behind');
+    await Promise.all(others);
+    expect([queue.size, queue.metrics().pending]).toEqual([0, 0]);
+  });
+
+  test('one key released and revived 5,000 times among 3,000 others keeps FIFO and a clean count', async () => {
+    const queue = new SerialQueue();
+    const order: number[] = [];
+    const runs: Promise<unknown>[] = [];
+    for (let i = 0; i < 5000; i += 1) {
+      runs.push(queue.run('hot', () => void order.push(i)));
+      if (i % 5 === 0) runs.push(queue.run(`cold-${i}`, () => Promise.resolve(i)));
+      if (i % 7 === 0) await Promise.resolve();
+      if (i % 11 === 0) await drain();
+    }
+    await Promise.all(runs);
+    expect(order).toEqual(Array.from({ length: 5000 }, (_, i) => i));
+    expect([queue.size, queue.metrics().pending, queue.depth('hot')]).toEqual([0, 0, 0]);
+  });
+});
