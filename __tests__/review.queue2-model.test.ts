@@ -123,6 +123,13 @@ class Model {
   #settled(run: Run, status: 'fulfilled' | 'rejected', value: unknown): void {
     run.outcome = { status, value };
     this.events.push(`caller ${run.id}`);
+    // Right when a caller resumes its own run no longer counts; every other open run on its key does,
+    // except one whose task has ended and whose caller is about to resume (it may be uncounted already).
+    const slot = this.#slot(run);
+    const open = this.runs.filter((other) => this.#slot(other) === slot && other.outcome === undefined && !other.isAbortedEarly && !other.isReentrant);
+    const running = open.filter((other) => !this.events.includes(`end ${other.id}`)).length;
+    const depth = this.queues[run.queue]!.depth(run.key);
+    if (depth > open.length || depth < running) this.problems.push(`caller ${run.id} resumed with depth ${depth} on ${slot}, ${running}..${open.length} runs open`);
   }
 
   abort(pick: number): void {
