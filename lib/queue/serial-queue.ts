@@ -114,7 +114,11 @@ export class SerialQueue<K = string> {
     return this.#core.size;
   }
 
-  /** Resolves once no task runs or waits on any key, counting tasks added meanwhile. */
+  /**
+   * Resolves once no task runs or waits on any key, counting tasks added meanwhile; its callers
+   * resume after the last task's caller has. A task added once the queue went idle (even by that
+   * caller, as it resumes) is not waited for: call `onIdle()` again.
+   */
   onIdle(): Promise<void> {
     return this.#core.onIdle();
   }

@@ -7,7 +7,7 @@ import type { IndexSlot } from './tail-index.js';
 import type { WaitingLine } from './wait-hooks.js';
 
 export class TailChain<S> implements WaitingLine<S>, IndexSlot {
-  /** The first task's own promise; undefined while that task's synchronous part runs. */
+  /** The first task's own promise while it runs; undefined during its synchronous part and once it settled. */
   head: Promise<unknown> | undefined = undefined;
   /** Settles, never rejects, once the newest waiting run is done; undefined until a run waits. */
   tail: Promise<void> | undefined = undefined;
@@ -26,11 +26,15 @@ export class TailChain<S> implements WaitingLine<S>, IndexSlot {
   readonly passError: (error: unknown) => never;
 
   constructor(settleHead: () => void) {
+    // `head` is let go first: a run still waiting has linked behind it already (it set `tail`),
+    // and a key kept busy must not keep its first task's value or error alive (NFR-3).
     this.passValue = (value) => {
+      this.head = undefined;
       settleHead();
       return value;
     };
     this.passError = (error) => {
+      this.head = undefined;
       settleHead();
       throw error;
     };

@@ -58,7 +58,7 @@ export class TailQueue<K, S> {
     // One promise for the caller and the key: its handlers settle the run, then pass the outcome
     // on, so a failure the caller drops is still an unhandled rejection (NFR-8). A run that waits
     // behind this one derives its own, later, gate from `head` (see #wait).
-    return result.then(chain.passValue, chain.passError) as Promise<T>;
+    return then(result, chain.passValue, chain.passError) as Promise<T>;
   }
 
   #newChain(key: K): TailChain<S> {
@@ -94,6 +94,9 @@ export class TailQueue<K, S> {
       job = undefined;
       this.#uncount(chain);
       wait?.end(false); // undefined while the observer is being told of this wait: ended just below
+      // The runs ahead may all have settled already: then the key is released now, not when this
+      // run's link in the chain settles a few ticks later.
+      this.#settle(key, chain, false);
       return true;
     });
     // The tail swallows the outcome (the caller still gets it), so a failure never poisons the chain.
@@ -129,9 +132,16 @@ export class TailQueue<K, S> {
 
 const ignore = (): void => undefined;
 
+/**
+ * The built-in `then`: a task's native promise may carry a `then` of its own (an instrumentation
+ * wrapper, say) that calls back twice, which would settle a run twice and release a busy key.
+ */
+const then = <T, R>(promise: Promise<T>, onValue: (value: T) => R, onError: (error: unknown) => R): Promise<R> =>
+  Promise.prototype.then.call(promise, onValue, onError) as Promise<R>;
+
 /** Settles, never rejects, once `head` has settled. */
 function behind(head: Promise<unknown> | undefined): Promise<void> {
-  return head!.then(ignore, ignore);
+  return then(head!, ignore, ignore);
 }
 
 /** Calls `task`, turning a synchronous throw into a rejection. */

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const DIST = path.join(__dirname, '..', 'dist', 'index.js');
-const HEAP = path.join(__dirname, 'fixtures', 'review-queue2-heap.mjs');
+const HEAP = path.join(__dirname, 'fixtures', 'queue-head-heap.mjs');
 
 function node(args: readonly string[]): Record<string, unknown> {
   const env = { ...process.env };
@@ -55,23 +55,23 @@ beforeAll(() => {
 });
 
 describe('NFR-3 the chain keeps nothing of a settled head task', () => {
-  // DEFECT (ee6c345, tail-queue.ts #start: `chain.head = result`): the chain keeps the head task's
+  // Review finding, fixed since (ee6c345, tail-queue.ts #start: `chain.head = result`): the chain keeps the head task's
   // own promise, and so its value or rejection reason, until the key is released. A key kept busy
   // (a waiter always behind the running task) keeps its first task's outcome alive for as long as
   // it stays busy, after its caller has dropped it. At ce12509 `head` was the void tail and this
   // test passes there (checked against a build of that commit).
-  test.failing.each(['fulfils', 'rejects'] as const)('a head task that %s: its outcome is collectable once its caller dropped it, while the key stays busy', (outcome) => {
+  test.each(['fulfils', 'rejects'] as const)('a head task that %s: its outcome is collectable once its caller dropped it, while the key stays busy', (outcome) => {
     const report = headRetention(outcome);
     expect(report).toEqual({ whileBusy: { isReachable: false, depth: 1 }, afterIdle: { isReachable: false, size: 0 } });
   }, 60_000);
 
-  test.each(['fulfils', 'rejects'] as const)('control, holds today: a head task that %s: its outcome is collectable once the key is idle', (outcome) => {
+  test.each(['fulfils', 'rejects'] as const)('control: a head task that %s: its outcome is collectable once the key is idle', (outcome) => {
     const report = headRetention(outcome);
     expect(report).toMatchObject({ whileBusy: { depth: 1 }, afterIdle: { isReachable: false, size: 0 } });
   }, 60_000);
 });
 
-describe('NFR-3 the reclaiming pass keeps the heap flat under key churn (fixtures/review-queue2-heap.mjs)', () => {
+describe('NFR-3 the reclaiming pass keeps the heap flat under key churn (fixtures/queue-head-heap.mjs)', () => {
   test.each([
     ['distinct', 300_000],
     ['alternating', 1_000_000],

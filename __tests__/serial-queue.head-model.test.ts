@@ -155,7 +155,7 @@ class Model {
     });
   }
 
-  /** The counters agree with each other; exactly with no abort so far (see the failing test in review.queue2-head). */
+  /** The counters agree with each other; exactly with no abort so far (see the failing test in serial-queue.head-head). */
   checkCounters(where: string): void {
     for (const [index, queue] of this.queues.entries()) {
       const distinct = KEYS.map((key) => queue.depth(key));

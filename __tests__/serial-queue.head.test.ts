@@ -1,5 +1,6 @@
 /**
- * Adversarial review of the queue core's head path (commit ee6c345): an idle
+ * The queue core's head path, as an adversarial review attacked it (commit ee6c345; the three
+ * defects it found are fixed; the tests marked "Review finding" failed before): an idle
  * key's caller gets `result.then(passValue, passError)`, the first run to wait
  * goes behind the head's own promise (one tick later inside the head's
  * synchronous start), and onIdle() resolves a tick after the last release.
@@ -333,13 +334,13 @@ describe('FR-1 aborts around the head path', () => {
     expect(order).toEqual(['head ends', 'second']);
   });
 
-  // DEFECT (tail-queue.ts #wait, leave()): a waiting run that leaves once the run ahead of it has
+  // Review finding, fixed since (tail-queue.ts #wait, leave()): a waiting run that leaves once the run ahead of it has
   // already settled (its gate not yet open) uncounts itself but does not release the key: for a
   // few microtasks depth is 0 and pending 0 while size/activeKeys is 1, onIdle() is pending, and
   // a run made then waits (measured as a wait) instead of starting inside run(). The earlier fix
   // (serial-queue.review "only aborted runs behind it") covers an abort made while the head runs.
   // Not new in ee6c345: the same happens at ce12509 (checked against a build of that commit).
-  test.failing('FR-1/FR-4.1 the only waiter aborted by the head\'s caller, before its gate opens, leaves the key idle at once', async () => {
+  test('FR-1/FR-4.1 the only waiter aborted by the head\'s caller, before its gate opens, leaves the key idle at once', async () => {
     const queue = new SerialQueue();
     const controller = new AbortController();
     const head = queue.run('k', () => 'head');
@@ -394,13 +395,13 @@ describe('FR-2.1 object, NaN and -0 keys on the head path', () => {
 });
 
 describe('FR-1.1 a head task returning a native promise with its own `then`', () => {
-  // DEFECT (tail-queue.ts #start, `result.then(passValue, passError)`; also ReentryGuard.holding):
+  // Review finding, fixed since (tail-queue.ts #start, `result.then(passValue, passError)`; now the built-in then):
   // `invoke` hands a native promise back as is (Promise.resolve returns it), so the core calls that
   // object's own `then`. One that reports twice (a buggy instrumentation wrapper, say) settles the
   // head twice: depth and pending go negative and the key is released while the run behind the
   // head still runs, so the next run starts beside it. A run that waits is safe (its outcome adopts
   // the promise through once-only resolving functions). Not new in ee6c345: ce12509 does the same.
-  test.failing('a then that calls back twice never lets two tasks of one key run at once, nor the counters go negative', async () => {
+  test('a then that calls back twice never lets two tasks of one key run at once, nor the counters go negative', async () => {
     const queue = new SerialQueue();
     const order: string[] = [];
     const twice = Promise.resolve('head');
