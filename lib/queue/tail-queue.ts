@@ -136,8 +136,9 @@ const ignore = (): void => undefined;
  * The built-in `then`: a task's native promise may carry a `then` of its own (an instrumentation
  * wrapper, say) that calls back twice, which would settle a run twice and release a busy key.
  */
+const builtinThen = Promise.prototype.then;
 const then = <T, R>(promise: Promise<T>, onValue: (value: T) => R, onError: (error: unknown) => R): Promise<R> =>
-  Promise.prototype.then.call(promise, onValue, onError) as Promise<R>;
+  builtinThen.call(promise, onValue, onError) as Promise<R>;
 
 /** Settles, never rejects, once `head` has settled. */
 function behind(head: Promise<unknown> | undefined): Promise<void> {
