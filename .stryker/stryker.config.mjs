@@ -96,6 +96,8 @@ process.env.HOME = fs.mkdtempSync(path.join(os.tmpdir(), 'stryker-home-'));
 const scope = process.env.MUTATE_SCOPE;
 if (scope !== undefined && !(scope in SCOPES)) throw new Error(`MUTATE_SCOPE must be one of ${Object.keys(SCOPES).join(', ')}`);
 const chosen = scope === undefined ? Object.values(SCOPES) : [SCOPES[scope]];
+// A run narrowed with --mutate can keep its incremental file and report apart: MUTATE_TAG=<name>.
+const tag = process.env.MUTATE_TAG ?? scope ?? 'all';
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
@@ -119,11 +121,11 @@ export default {
   concurrency: 1,
   timeoutMS: 8_000,
   incremental: true,
-  incrementalFile: `.stryker/incremental-${scope ?? 'all'}.json`,
+  incrementalFile: `.stryker/incremental-${tag}.json`,
   tempDirName: '.stryker/tmp',
   cleanTempDir: 'always',
   reporters: ['clear-text', 'progress', 'json'],
-  jsonReporter: { fileName: `.stryker/reports/mutation-${scope ?? 'all'}.json` },
+  jsonReporter: { fileName: `.stryker/reports/mutation-${tag}.json` },
   thresholds: { high: 95, low: 90, break: null },
   mutate: chosen.flatMap((s) => s.mutate),
 };
