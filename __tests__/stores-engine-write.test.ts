@@ -1,0 +1,130 @@
+/**
+ * The store engine's write side (issues 15 and 16), on real files: when a
+ * save rewrites the snapshot and when it appends, what a checkpoint and a
+ * fold leave on disk, and the journal's format where only a writer reaches
+ * it. An engine is driven directly with one padded record type, so a
+ * snapshot past the journal threshold costs one record, not hundreds.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { EncryptionService } from '../lib/encryption/encryption-service.js';
+import { CHECKPOINT_MIN_BYTES, checkpoint, needsCheckpoint } from '../lib/stores/checkpoint.js';
+import { StoreEngine, type EngineSpec } from '../lib/stores/store-engine.js';
+import { isObject, isString } from '../lib/stores/store-file.js';
+import { createService, makeTempDir, recordingStoreLogger, removeTempDir } from './helpers/store-harness.js';
+
+interface Rec {
+  readonly id: string;
+  readonly pad: string;
+}
+const SPEC: EngineSpec<Rec> = {
+  name: 'recs',
+  field: 'sessions',
+  isRecord: (value): value is Rec => isObject(value) && isString(value.id) && isString(value.pad),
+  idOf: (record) => record.id,
+};
+
+let dir: string;
+const file = (): string => path.join(dir, 'recs.enc');
+const journal = (): string => `${file()}.journal`;
+
+beforeEach(() => {
+  dir = makeTempDir();
+});
+afterEach(() => removeTempDir(dir));
+
+/** An engine on `file()` with its own record map. */
+function engineOn(service: EncryptionService, logger = recordingStoreLogger()): StoreEngine<Rec> {
+  return new StoreEngine(service, file(), SPEC, new Map(), logger);
+}
+
+/** Sets (or with `pad` undefined deletes) a record and marks it pending, as a store does. */
+function change(engine: StoreEngine<Rec>, id: string, pad?: string): void {
+  if (pad === undefined) engine.sync.records.delete(id);
+  else engine.sync.records.set(id, { id, pad });
+  engine.sync.pending.set(id, true);
+}
+
+/** Saves what is pending, under both locks. */
+const save = (engine: StoreEngine<Rec>): Promise<void> => engine.locked(() => undefined);
+
+/** The records a fresh engine on a fresh service (a restart) loads, as id -> pad length. */
+async function reloaded(): Promise<Record<string, number>> {
+  const engine = engineOn(await createService(dir));
+  await save(engine);
+  return Object.fromEntries([...engine.sync.records].map(([id, record]) => [id, record.pad.length]));
+}
+
+const journalLines = (): string[] => fs.readFileSync(journal(), 'latin1').split('\n');
+
+const snapshotIdOnDisk = (): string => /^([0-9a-f]{32}):([0-9a-f]{32}):/.exec(fs.readFileSync(file(), 'latin1'))![2]!;
+const tempsLeft = (): string[] => fs.readdirSync(dir).filter((name) => name.endsWith('.tmp'));
+
+/** What a catch-up of `engine` finds: 'current', 'tail' (new journal lines read from its cursor) or 'reload'. */
+const catchUpKind = (engine: StoreEngine<Rec>): Promise<string> => engine.withKeys((codecOf) => engine.sync.catchUp(codecOf, true).kind);
+
+describe('checkpoints (FR-1.1, invariant 6 of DESIGN section 7)', () => {
+  test('a journal is checkpointed only once it outgrows both its snapshot and 256 KiB', async () => {
+    const engine = engineOn(await createService(dir));
+    change(engine, 'base', 'b'.repeat(40_000));
+    await save(engine);
+    change(engine, 'first', 'f');
+    await save(engine);
+    expect(engine.sync.journal).toBeDefined();
+    const { snapshotSize } = engine.sync;
+    // A journal past its snapshot (80 KB) but under 256 KiB: no checkpoint yet.
+    change(engine, 'c1', 'c'.repeat(100_000));
+    await save(engine);
+    expect(engine.sync.journal!.offset).toBeGreaterThan(snapshotSize);
+    expect(engine.sync.journal!.offset).toBeLessThan(CHECKPOINT_MIN_BYTES);
+    expect(needsCheckpoint(engine)).toBe(false);
+    change(engine, 'c2', 'c'.repeat(100_000));
+    await save(engine);
+    expect(engine.sync.journal!.offset).toBeGreaterThan(CHECKPOINT_MIN_BYTES);
+    expect(needsCheckpoint(engine)).toBe(true);
+    expect(await checkpoint(engine, 'sessions')).toBe(true);
+    // Now the snapshot (~480 KB) is the larger bound: a journal past 256 KiB but under it waits.
+    expect(engine.sync.snapshotSize).toBeGreaterThan(CHECKPOINT_MIN_BYTES + 200_000);
+    change(engine, 'd1', 'd'.repeat(200_000));
+    await save(engine);
+    expect(engine.sync.journal!.offset).toBeGreaterThan(CHECKPOINT_MIN_BYTES);
+    expect(engine.sync.journal!.offset).toBeLessThan(engine.sync.snapshotSize);
+    expect(needsCheckpoint(engine)).toBe(false);
+    change(engine, 'd2', 'd'.repeat(200_000));
+    await save(engine);
+    expect(needsCheckpoint(engine)).toBe(true);
+    expect(await reloaded()).toEqual({ base: 40_000, first: 1, c1: 100_000, c2: 100_000, d1: 200_000, d2: 200_000 });
+  });
+
+  test('a store without a journal needs no checkpoint, and one asked for writes nothing and resolves false', async () => {
+    const engine = engineOn(await createService(dir));
+    change(engine, 'base', 'b'.repeat(100));
+    await save(engine);
+    expect(needsCheckpoint(engine)).toBe(false);
+    const before = fs.readFileSync(file());
+    expect(await checkpoint(engine, 'sessions')).toBe(false);
+    expect(fs.readFileSync(file()).equals(before)).toBe(true);
+    expect(fs.existsSync(journal())).toBe(false);
+    expect(tempsLeft()).toEqual([]);
+  });
+
+  test('after a checkpoint the engine knows the new snapshot and journal: it is current, and another writer\'s next line is read as a tail', async () => {
+    const engine = engineOn(await createService(dir));
+    change(engine, 'base', 'b'.repeat(70_000));
+    await save(engine);
+    change(engine, 'in-journal', 'j');
+    await save(engine);
+    expect(await checkpoint(engine, 'sessions')).toBe(true);
+    const id = snapshotIdOnDisk();
+    expect(engine.sync.snapshotId).toBe(id);
+    expect(journalLines()).toEqual([expect.stringMatching(new RegExp(`^ssm-journal 1 [0-9a-f]{32} ${id}$`)), '']);
+    expect(engine.sync.journal!.offset).toBe(fs.statSync(journal()).size);
+    expect(engine.sync.isCurrent()).toBe(true);
+    const other = engineOn(await createService(dir));
+    await save(other);
+    change(other, 'theirs', 't');
+    await save(other);
+    expect(await catchUpKind(engine)).toBe('tail');
+    expect(engine.sync.records.get('theirs')).toEqual({ id: 'theirs', pad: 't' });
+  });
+});
