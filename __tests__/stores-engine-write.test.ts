@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { CHECKPOINT_MIN_BYTES, checkpoint, needsCheckpoint } from '../lib/stores/checkpoint.js';
-import { StoreEngine, type EngineSpec } from '../lib/stores/store-engine.js';
+import { JOURNAL_FROM_BYTES, StoreEngine, type EngineSpec } from '../lib/stores/store-engine.js';
 import { isObject, isString } from '../lib/stores/store-file.js';
 import { createService, makeTempDir, recordingStoreLogger, removeTempDir } from './helpers/store-harness.js';
 
@@ -126,5 +126,47 @@ describe('checkpoints (FR-1.1, invariant 6 of DESIGN section 7)', () => {
     await save(other);
     expect(await catchUpKind(engine)).toBe('tail');
     expect(engine.sync.records.get('theirs')).toEqual({ id: 'theirs', pad: 't' });
+  });
+});
+
+describe('when a save rewrites the snapshot and when it appends (FR-1.1, invariant 5)', () => {
+  test('a store without a journal is rewritten whole while its snapshot is under 64 KiB; the first save after that starts the journal', async () => {
+    const engine = engineOn(await createService(dir));
+    change(engine, 'base', 'b'.repeat(32_000));
+    await save(engine);
+    expect(engine.sync.snapshotSize).toBeLessThan(JOURNAL_FROM_BYTES);
+    change(engine, 'more', 'm');
+    await save(engine);
+    expect(fs.existsSync(journal())).toBe(false);
+    change(engine, 'grow', 'g'.repeat(1_000));
+    const before = snapshotIdOnDisk();
+    await save(engine);
+    expect(snapshotIdOnDisk()).not.toBe(before);
+    expect(engine.sync.snapshotSize).toBeGreaterThan(JOURNAL_FROM_BYTES);
+    expect(fs.existsSync(journal())).toBe(false);
+    const snapshot = snapshotIdOnDisk();
+    change(engine, 'appended', 'a');
+    await save(engine);
+    expect(snapshotIdOnDisk()).toBe(snapshot);
+    expect(journalLines()).toEqual([expect.stringMatching(new RegExp(` ${snapshot}$`)), expect.any(String), '']);
+    expect(await reloaded()).toEqual({ base: 32_000, more: 1, grow: 1_000, appended: 1 });
+  });
+
+  test('after creating the journal and after each append the engine is current, and another writer\'s next line is read as a tail', async () => {
+    const engine = engineOn(await createService(dir));
+    const other = engineOn(await createService(dir));
+    change(engine, 'base', 'b'.repeat(70_000));
+    await save(engine);
+    for (const [round, id] of ['created', 'appended'].entries()) {
+      change(engine, id, 'x');
+      await save(engine);
+      expect(engine.sync.journal!.offset).toBe(fs.statSync(journal()).size);
+      expect(engine.sync.isCurrent()).toBe(true);
+      await save(other);
+      change(other, `theirs-${round}`, 't');
+      await save(other);
+      expect(await catchUpKind(engine)).toBe('tail');
+      expect(engine.sync.records.get(`theirs-${round}`)).toEqual({ id: `theirs-${round}`, pad: 't' });
+    }
   });
 });
