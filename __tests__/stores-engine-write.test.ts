@@ -11,7 +11,9 @@ import type { EncryptionService } from '../lib/encryption/encryption-service.js'
 import { CHECKPOINT_MIN_BYTES, checkpoint, needsCheckpoint } from '../lib/stores/checkpoint.js';
 import { JOURNAL_FROM_BYTES, StoreEngine, type EngineSpec } from '../lib/stores/store-engine.js';
 import { isObject, isString } from '../lib/stores/store-file.js';
-import { createService, makeTempDir, recordingStoreLogger, removeTempDir } from './helpers/store-harness.js';
+import { nodeFileSystem } from '../lib/files/fs-seam.js';
+import type { Deferred } from './helpers/common.js';
+import { createService, deferred, fsError, makeTempDir, recordingStoreLogger, removeTempDir } from './helpers/store-harness.js';
 
 interface Rec {
   readonly id: string;
@@ -168,5 +170,58 @@ describe('when a save rewrites the snapshot and when it appends (FR-1.1, invaria
       expect(await catchUpKind(engine)).toBe('tail');
       expect(engine.sync.records.get(`theirs-${round}`)).toEqual({ id: `theirs-${round}`, pad: 't' });
     }
+  });
+});
+
+describe('unsaved changes while a save is written (FR-4.2)', () => {
+  test('a change counts as unsaved while its write runs and again after it failed; a tidy-up riding along never does', async () => {
+    let hold: { entered: Deferred; release: Deferred; failWith?: string } | undefined;
+    const service = await createService(dir, {
+      fileSystem: {
+        write: async (handle, data) => {
+          const held = hold;
+          hold = undefined;
+          if (held !== undefined) {
+            held.entered.resolve();
+            await held.release.promise;
+            if (held.failWith !== undefined) throw fsError(held.failWith);
+          }
+          await nodeFileSystem.write(handle, data);
+        },
+      },
+    });
+    const engine = engineOn(service);
+    change(engine, 'kept', 'k');
+    change(engine, 'tidied', 't');
+    await save(engine);
+    // A tidy-up alone (a record dropped on load) is written without the store ever being unsaved.
+    engine.sync.records.delete('tidied');
+    engine.sync.pending.set('tidied', false);
+    expect(engine.hasUnsavedChanges).toBe(false);
+    const tidy = { entered: deferred(), release: deferred() };
+    hold = tidy;
+    const tidying = save(engine);
+    await tidy.entered.promise;
+    expect(engine.hasUnsavedChanges).toBe(false);
+    tidy.release.resolve();
+    await tidying;
+    expect(await reloaded()).toEqual({ kept: 1 });
+
+    change(engine, 'real', 'r');
+    engine.sync.records.delete('kept');
+    engine.sync.pending.set('kept', false);
+    const failing = { entered: deferred(), release: deferred(), failWith: 'ENOSPC' };
+    hold = failing;
+    const failed = save(engine);
+    await failing.entered.promise;
+    expect(engine.sync.pending.size).toBe(0);
+    expect(engine.hasUnsavedChanges).toBe(true);
+    failing.release.resolve();
+    await expect(failed).rejects.toMatchObject({ code: 'ENOSPC' });
+    expect(engine.hasUnsavedChanges).toBe(true);
+    expect([...engine.sync.pending]).toEqual([['real', true], ['kept', false]]);
+    await save(engine);
+    expect(engine.hasUnsavedChanges).toBe(false);
+    expect(await reloaded()).toEqual({ real: 1 });
   });
 });
