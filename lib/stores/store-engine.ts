@@ -195,10 +195,8 @@ export class StoreEngine<T> {
     const unsaved = [...this.sync.pending.values()].filter(Boolean).length;
     const { put, del, restore } = this.sync.takePending();
     this.#inFlightUnsaved += unsaved;
-    let isSettled = false;
+    // Each caller settles exactly once: done() as the last step of its try, fail() in its catch.
     const settle = (): void => {
-      if (isSettled) return;
-      isSettled = true;
       this.#inFlightUnsaved -= unsaved;
     };
     return { put, del, done: settle, fail: () => (settle(), restore()) };
