@@ -304,3 +304,48 @@ describe("a checkpoint's temp snapshot and a removal, at the seam (NFR-8: the or
     expect(fs.existsSync(file())).toBe(true);
   });
 });
+
+describe('what a fold and a new journal leave the engine knowing (FR-1.1, NFR-8)', () => {
+  test('a fold of a store with a journal (close) leaves one snapshot holding everything; the engine knows it has no journal and is current', async () => {
+    const engine = engineOn(await createService(dir));
+    change(engine, 'base', 'b'.repeat(70_000));
+    await save(engine);
+    expect(engine.sync.isCurrent()).toBe(true);
+    change(engine, 'in-journal', 'j');
+    await save(engine);
+    await engine.locked(() => engine.fold());
+    expect(fs.existsSync(journal())).toBe(false);
+    expect(engine.sync.journal).toBeUndefined();
+    expect(engine.sync.snapshotId).toBe(snapshotIdOnDisk());
+    expect(engine.sync.isCurrent()).toBe(true);
+    // The next save starts a new journal on the folded snapshot.
+    change(engine, 'after', 'a');
+    await save(engine);
+    expect(journalLines()[0]).toMatch(new RegExp(` ${snapshotIdOnDisk()}$`));
+    expect(await reloaded()).toEqual({ base: 70_000, 'in-journal': 1, after: 1 });
+  });
+
+  test('a journal gone right after this instance created it fails the save, which keeps its change unsaved; the next save writes it', async () => {
+    let removeJournal = false;
+    const service = await createService(dir, {
+      fileSystem: {
+        rename: async (from, to) => {
+          await nodeFileSystem.rename(from, to);
+          if (removeJournal && to === journal()) fs.rmSync(to);
+        },
+      },
+    });
+    const engine = engineOn(service);
+    change(engine, 'base', 'b'.repeat(70_000));
+    await save(engine);
+    change(engine, 'lost', 'l');
+    removeJournal = true;
+    await expect(save(engine)).rejects.toThrow('the journal vanished under the lock');
+    expect(engine.hasUnsavedChanges).toBe(true);
+    expect(engine.sync.journal).toBeUndefined();
+    removeJournal = false;
+    await save(engine);
+    expect(engine.hasUnsavedChanges).toBe(false);
+    expect(await reloaded()).toEqual({ base: 70_000, lost: 1 });
+  });
+});
