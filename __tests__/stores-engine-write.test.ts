@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { CHECKPOINT_MIN_BYTES, checkpoint, needsCheckpoint } from '../lib/stores/checkpoint.js';
+import { formatHeader } from '../lib/stores/journal-format.js';
 import { JOURNAL_FROM_BYTES, StoreEngine, type EngineSpec } from '../lib/stores/store-engine.js';
 import { isObject, isString } from '../lib/stores/store-file.js';
 import { publishTemp, removeFile, writeTemp } from '../lib/stores/store-writes.js';
@@ -347,5 +348,112 @@ describe('what a fold and a new journal leave the engine knowing (FR-1.1, NFR-8)
     await save(engine);
     expect(engine.hasUnsavedChanges).toBe(false);
     expect(await reloaded()).toEqual({ base: 70_000, lost: 1 });
+  });
+});
+
+describe('a checkpoint publishes only onto the journal it read, under a lock it still holds (FR-1.1, NFR-8)', () => {
+  const isSnapshotTemp = (target: string): boolean => /^recs\.enc\.\d+\.\d+\.[0-9a-f]{12}\.tmp$/.test(path.basename(target));
+
+  /** An engine with a snapshot and a one-line journal whose service stops each checkpoint's temp write at `gate` once `armed`. */
+  async function gatedEngine(): Promise<{ engine: StoreEngine<Rec>; service: EncryptionService; arm: () => { writing: Promise<void>; release: () => void } }> {
+    let armed: { writing: Deferred; gate: Deferred } | undefined;
+    const service = await createService(dir, {
+      fileSystem: {
+        open: async (target, flags, mode) => {
+          const handle = await nodeFileSystem.open(target, flags, mode);
+          const held = armed;
+          if (held !== undefined && flags === 'wx' && isSnapshotTemp(target)) {
+            armed = undefined;
+            held.writing.resolve();
+            await held.gate.promise;
+          }
+          return handle;
+        },
+      },
+    });
+    const engine = engineOn(service);
+    change(engine, 'base', 'b'.repeat(70_000));
+    await save(engine);
+    change(engine, 'in-journal', 'j');
+    await save(engine);
+    return {
+      engine,
+      service,
+      arm: () => {
+        const held = { writing: deferred(), gate: deferred() };
+        armed = held;
+        return { writing: held.writing.promise, release: () => held.gate.resolve() };
+      },
+    };
+  }
+
+  test.each<[string, () => void]>([
+    // A copy of the same bytes under another inode: the offsets read may not hold in it.
+    ['replaced by a copy of itself (same header, another file)', () => {
+      fs.copyFileSync(journal(), `${journal()}.copy`);
+      fs.renameSync(`${journal()}.copy`, journal());
+    }],
+    // The same inode holding another journal (as when an inode is reused): a header of another salt, on the same snapshot.
+    ['rewritten in place with another header', () => {
+      fs.writeFileSync(journal(), formatHeader({ saltHex: 'ab'.repeat(16), base: snapshotIdOnDisk() }));
+    }],
+    // Another instance folded it into its snapshot (close) and removed it.
+    ['removed', () => fs.rmSync(journal())],
+  ])('a journal %s while the temp snapshot was written: the checkpoint gives up, removes its temp and resolves false', async (_, replace) => {
+    const { engine, arm } = await gatedEngine();
+    const { writing, release } = arm();
+    const snapshotBefore = fs.readFileSync(file());
+    const running = checkpoint(engine, 'sessions');
+    await writing;
+    replace();
+    const journalNow = (): Buffer | undefined => (fs.existsSync(journal()) ? fs.readFileSync(journal()) : undefined);
+    const replacedJournal = journalNow();
+    release();
+    expect(await running).toBe(false);
+    expect(fs.readFileSync(file()).equals(snapshotBefore)).toBe(true);
+    expect(journalNow()).toEqual(replacedJournal);
+    expect(tempsLeft()).toEqual([]);
+  });
+
+  test('FR-2.1: the checkpoint of another store file runs while this one writes its temp snapshot', async () => {
+    const { engine, service, arm } = await gatedEngine();
+    const other = new StoreEngine(service, path.join(dir, 'other.enc'), SPEC, new Map(), recordingStoreLogger());
+    change(other, 'base', 'b'.repeat(70_000));
+    await save(other);
+    change(other, 'in-journal', 'j');
+    await save(other);
+    const { writing, release } = arm();
+    const running = checkpoint(engine, 'sessions');
+    await writing;
+    // Were the two checkpoints' temp writes queued together, this would wait for the gate and time out.
+    expect(await checkpoint(other, 'sessions')).toBe(true);
+    release();
+    expect(await running).toBe(true);
+  }, 10_000);
+
+  test('a lock taken over while the marker is appended: ERR_LOCK_COMPROMISED, the snapshot is not replaced, a restart finds every record', async () => {
+    let takeOver = false;
+    const service = await createService(dir, {
+      fileSystem: {
+        open: async (target, flags, mode) => {
+          const handle = await nodeFileSystem.open(target, flags, mode);
+          // Another process judges this holder stale and takes the lock over during the append.
+          if (takeOver && target === journal() && flags === 'a') fs.writeFileSync(`${file()}.lock`, '{"pid": 1, "hostname": "elsewhere"}\n');
+          return handle;
+        },
+      },
+    });
+    const engine = engineOn(service);
+    change(engine, 'base', 'b'.repeat(70_000));
+    await save(engine);
+    change(engine, 'in-journal', 'j');
+    await save(engine);
+    const snapshotBefore = fs.readFileSync(file());
+    takeOver = true;
+    await expect(checkpoint(engine, 'sessions')).rejects.toMatchObject({ code: 'ERR_LOCK_COMPROMISED' });
+    expect(fs.readFileSync(file()).equals(snapshotBefore)).toBe(true);
+    fs.rmSync(`${file()}.lock`);
+    for (const name of tempsLeft()) fs.rmSync(path.join(dir, name));
+    expect(await reloaded()).toEqual({ base: 70_000, 'in-journal': 1 });
   });
 });
