@@ -326,6 +326,25 @@ describe('what a fold and a new journal leave the engine knowing (FR-1.1, NFR-8)
     expect(await reloaded()).toEqual({ base: 70_000, 'in-journal': 1, after: 1 });
   });
 
+  test('NFR-4: a journal made stale by a rewrite of the snapshot (the original server) is moved aside with a warning naming the store, not a record', async () => {
+    const service = await createService(dir);
+    const logger = recordingStoreLogger();
+    const engine = engineOn(service, logger);
+    change(engine, 'base', 'b'.repeat(70_000));
+    await save(engine);
+    change(engine, 'in-journal', 'secret-pad');
+    await save(engine);
+    await service.encryptToFile(JSON.stringify({ version: 1, sessions: [{ id: 'rewritten', pad: 'r' }] }), file());
+    change(engine, 'after', 'a');
+    await save(engine);
+    expect(logger.entries).toEqual([
+      { level: 'warn', fields: expect.objectContaining({ store: 'recs', problem: 'stale journal', filePath: journal() }), message: expect.any(String) },
+    ]);
+    expect(logger.text()).not.toContain('secret-pad');
+    expect(fs.readdirSync(dir).filter((name) => name.startsWith('recs.enc.journal.corrupt-'))).toHaveLength(1);
+    expect(await reloaded()).toEqual({ rewritten: 1, after: 1 });
+  });
+
   test('a journal gone right after this instance created it fails the save, which keeps its change unsaved; the next save writes it', async () => {
     let removeJournal = false;
     const service = await createService(dir, {
