@@ -397,3 +397,51 @@ describe('a checkpoint publishes only onto the journal it read, under a lock it 
     expect(await reloaded()).toEqual({ base: 70_000, 'in-journal': 1 });
   });
 });
+
+describe('a writer whose cross-process lock was taken over writes nothing (FR-1.1, NFR-8)', () => {
+  /** Another process judges this holder stale and takes the lock over (what the lock file then says). */
+  const takeOver = (): void => fs.writeFileSync(`${file()}.lock`, '{"pid": 1, "hostname": "elsewhere"}\n');
+
+  test.each<[string, number, boolean]>([
+    ['rewriting a small store whole', 100, false],
+    ['creating the journal', 70_000, false],
+    ['appending to the journal', 70_000, true],
+  ])('%s: ERR_LOCK_COMPROMISED, the files untouched, the change still unsaved', async (_, basePad, hasJournal) => {
+    const engine = engineOn(await createService(dir));
+    change(engine, 'base', 'b'.repeat(basePad));
+    await save(engine);
+    if (hasJournal) {
+      change(engine, 'in-journal', 'j');
+      await save(engine);
+    }
+    const bytes = (): (Buffer | undefined)[] => [file(), journal()].map((name) => (fs.existsSync(name) ? fs.readFileSync(name) : undefined));
+    const before = bytes();
+    await expect(
+      engine.locked(() => {
+        change(engine, 'lost', 'l');
+        takeOver();
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_LOCK_COMPROMISED' });
+    expect(bytes()).toEqual(before);
+    expect(engine.hasUnsavedChanges).toBe(true);
+    fs.rmSync(`${file()}.lock`);
+    expect(await reloaded()).toEqual(hasJournal ? { base: basePad, 'in-journal': 1 } : { base: basePad });
+  });
+});
+
+describe('lock-free lookups (FR-3.3)', () => {
+  test('an unreadable snapshot is left to the next locked operation: both lookups keep what they hold, the save moves it aside', async () => {
+    const logger = recordingStoreLogger();
+    const engine = engineOn(await createService(dir), logger);
+    change(engine, 'kept', 'k');
+    await save(engine);
+    fs.writeFileSync(file(), 'not a payload');
+    engine.refreshSync();
+    await engine.refresh();
+    expect([...engine.sync.records.keys()]).toEqual(['kept']);
+    expect(logger.entries).toEqual([]);
+    await save(engine);
+    expect(logger.entries).toEqual([{ level: 'warn', fields: expect.objectContaining({ store: 'recs' }), message: expect.stringContaining('moved aside') }]);
+    expect(engine.sync.records.size).toBe(0);
+  });
+});
