@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createFileSystem, nodeFileSystem, type FileSystem } from '../lib/files/fs-seam.js';
-import { publishTemp, removeFile, writeTemp } from '../lib/stores/store-writes.js';
+import { appendToJournal, publishTemp, removeFile, writeTemp } from '../lib/stores/store-writes.js';
 import { fsError, makeTempDir, removeTempDir } from './helpers/store-harness.js';
 
 let dir: string;
@@ -92,5 +92,32 @@ describe("a checkpoint's temp snapshot and a removal, at the seam (NFR-8: the or
     fs.writeFileSync(file(), 'x');
     await expect(removeFile(failing, file(), true)).rejects.toMatchObject({ code: 'EACCES' });
     expect(fs.existsSync(file())).toBe(true);
+  });
+
+  test('an append cuts a torn tail first when asked, answers the new stamp, and closes the journal even when its write fails', async () => {
+    let closes = 0;
+    let writeFails = false;
+    const fileSystem = createFileSystem({
+      write: async (handle, data) => {
+        if (writeFails) throw fsError('ENOSPC', 'write');
+        await nodeFileSystem.write(handle, data);
+      },
+      close: async (handle) => {
+        closes += 1;
+        await nodeFileSystem.close(handle);
+      },
+    });
+    const journal = `${file()}.journal`;
+    fs.writeFileSync(journal, 'header\ntorn');
+    const stamp = await appendToJournal(fileSystem, journal, 'one\n', 7, false);
+    expect(fs.readFileSync(journal, 'latin1')).toBe('header\none\n');
+    expect(stamp).toEqual({ ino: fs.statSync(journal).ino, size: 11, mtimeMs: fs.statSync(journal).mtimeMs });
+    await appendToJournal(fileSystem, journal, 'two\n', undefined, false);
+    expect(fs.readFileSync(journal, 'latin1')).toBe('header\none\ntwo\n');
+    expect(closes).toBe(2);
+    writeFails = true;
+    await expect(appendToJournal(fileSystem, journal, 'three\n', undefined, false)).rejects.toMatchObject({ code: 'ENOSPC' });
+    expect(closes).toBe(3);
+    expect(fs.readFileSync(journal, 'latin1')).toBe('header\none\ntwo\n');
   });
 });
