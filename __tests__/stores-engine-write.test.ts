@@ -99,6 +99,30 @@ describe('checkpoints (FR-1.1, invariant 6 of DESIGN section 7)', () => {
     expect(await reloaded()).toEqual({ base: 40_000, first: 1, c1: 100_000, c2: 100_000, d1: 200_000, d2: 200_000 });
   });
 
+  test('a journal of exactly 256 KiB has not outgrown the bound; one line more has', async () => {
+    const engine = engineOn(await createService(dir));
+    change(engine, 'base', 'b'.repeat(40_000));
+    await save(engine);
+    const offset = (): number => engine.sync.journal?.offset ?? 0;
+    // A line is base64 of a 16-byte IV, a 16-byte tag and the entry's JSON, dots between, a newline after.
+    const entryLength = (id: string, pad: string): number => JSON.stringify({ put: [{ id, pad }], del: [] }).length;
+    const lineLength = (id: string, pad: string): number => 24 + 1 + 24 + 1 + 4 * Math.ceil(entryLength(id, pad) / 3) + 1;
+    for (let index = 0; offset() === 0 || (CHECKPOINT_MIN_BYTES - offset()) % 4 !== 3; index += 1) {
+      change(engine, `small-${index}`, 's');
+      await save(engine);
+    }
+    const padLength = 3 * ((CHECKPOINT_MIN_BYTES - offset() - 51) / 4) - entryLength('exact', '');
+    expect(lineLength('exact', 'e'.repeat(padLength))).toBe(CHECKPOINT_MIN_BYTES - offset());
+    change(engine, 'exact', 'e'.repeat(padLength));
+    await save(engine);
+    expect(offset()).toBe(CHECKPOINT_MIN_BYTES);
+    expect(engine.sync.snapshotSize).toBeLessThan(CHECKPOINT_MIN_BYTES);
+    expect(needsCheckpoint(engine)).toBe(false);
+    change(engine, 'one-more', 'o');
+    await save(engine);
+    expect(needsCheckpoint(engine)).toBe(true);
+  });
+
   test('a store without a journal needs no checkpoint, and one asked for writes nothing and resolves false', async () => {
     const engine = engineOn(await createService(dir));
     change(engine, 'base', 'b'.repeat(100));
