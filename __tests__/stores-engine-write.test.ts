@@ -123,6 +123,18 @@ describe('checkpoints (FR-1.1, invariant 6 of DESIGN section 7)', () => {
     expect(needsCheckpoint(engine)).toBe(true);
   });
 
+  test('NFR-3: a checkpoint leaves no file descriptor open', async () => {
+    const engine = engineOn(await createService(dir));
+    change(engine, 'base', 'b'.repeat(70_000));
+    await save(engine);
+    change(engine, 'in-journal', 'j');
+    await save(engine);
+    const openDescriptors = (): number => fs.readdirSync('/proc/self/fd').length;
+    const before = openDescriptors();
+    expect(await checkpoint(engine, 'sessions')).toBe(true);
+    expect(openDescriptors()).toBe(before);
+  });
+
   test('a store without a journal needs no checkpoint, and one asked for writes nothing and resolves false', async () => {
     const engine = engineOn(await createService(dir));
     change(engine, 'base', 'b'.repeat(100));
