@@ -136,6 +136,20 @@ describe('checkpoints (FR-1.1, invariant 6 of DESIGN section 7)', () => {
     expect(openDescriptors()).toBe(before);
   });
 
+  test('a change pending when a checkpoint starts is written first: the new snapshot holds it and the new journal is empty', async () => {
+    const engine = engineOn(await createService(dir));
+    change(engine, 'base', 'b'.repeat(70_000));
+    await save(engine);
+    change(engine, 'in-journal', 'j');
+    await save(engine);
+    change(engine, 'pending', 'p');
+    expect(await checkpoint(engine, 'sessions')).toBe(true);
+    expect(engine.hasUnsavedChanges).toBe(false);
+    expect(journalLines()).toEqual([expect.stringMatching(new RegExp(` ${snapshotIdOnDisk()}$`)), '']);
+    fs.rmSync(journal());
+    expect(await reloaded()).toEqual({ base: 70_000, 'in-journal': 1, pending: 1 });
+  });
+
   test('a store without a journal needs no checkpoint, and one asked for writes nothing and resolves false', async () => {
     const engine = engineOn(await createService(dir));
     change(engine, 'base', 'b'.repeat(100));
