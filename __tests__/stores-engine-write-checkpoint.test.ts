@@ -107,6 +107,32 @@ describe('checkpoints (FR-1.1, invariant 6 of DESIGN section 7)', () => {
     expect(await reloaded()).toEqual({ base: 70_000, 'in-journal': 1, pending: 1 });
   });
 
+  test('a new journal gone right after the checkpoint published it: the engine knows it has none, and its next save starts one', async () => {
+    let removeJournal = false;
+    const service = await createService(dir, {
+      fileSystem: {
+        rename: async (from, to) => {
+          await nodeFileSystem.rename(from, to);
+          if (removeJournal && to === journal()) fs.rmSync(to);
+        },
+      },
+    });
+    const engine = engineOn(service);
+    change(engine, 'base', 'b'.repeat(70_000));
+    await save(engine);
+    change(engine, 'in-journal', 'j');
+    await save(engine);
+    removeJournal = true;
+    expect(await checkpoint(engine, 'sessions')).toBe(true);
+    removeJournal = false;
+    expect(engine.sync.journal).toBeUndefined();
+    expect(engine.sync.snapshotId).toBe(snapshotIdOnDisk());
+    change(engine, 'after', 'a');
+    await save(engine);
+    expect(journalLines()[0]).toMatch(new RegExp(` ${snapshotIdOnDisk()}$`));
+    expect(await reloaded()).toEqual({ base: 70_000, 'in-journal': 1, after: 1 });
+  });
+
   test('a store without a journal needs no checkpoint, and one asked for writes nothing and resolves false', async () => {
     const engine = engineOn(await createService(dir));
     change(engine, 'base', 'b'.repeat(100));
