@@ -230,6 +230,32 @@ describe('a checkpoint publishes only onto the journal it read, under a lock it 
     expect(tempsLeft()).toEqual([]);
   });
 
+  test('lines saved while the temp snapshot was written are carried into the new journal verbatim, even when the file is read in short pieces', async () => {
+    const { engine, arm } = await gatedEngine();
+    const { writing, release } = arm();
+    const running = checkpoint(engine, 'sessions');
+    await writing;
+    change(engine, 'during', 'd'.repeat(5_000));
+    await save(engine);
+    const savedLine = journalLines().at(-2);
+    // Reads of a regular file may return fewer bytes than asked: at most 1,000 here.
+    const realReadSync = fs.readSync;
+    const shortReads = jest
+      .spyOn(fs, 'readSync')
+      .mockImplementation(
+        ((fd: number, buffer: NodeJS.ArrayBufferView, offset: number, length: number, position: fs.ReadPosition | null) =>
+          realReadSync(fd, buffer, offset, Math.min(length, 1_000), position)) as typeof fs.readSync,
+      );
+    try {
+      release();
+      expect(await running).toBe(true);
+    } finally {
+      shortReads.mockRestore();
+    }
+    expect(journalLines()).toEqual([expect.stringMatching(new RegExp(` ${snapshotIdOnDisk()}$`)), savedLine, '']);
+    expect(await reloaded()).toEqual({ base: 70_000, 'in-journal': 1, during: 5_000 });
+  });
+
   test('FR-2.1: the checkpoint of another store file runs while this one writes its temp snapshot', async () => {
     const { engine, service, arm } = await gatedEngine();
     const other = new StoreEngine(service, path.join(dir, 'other.enc'), SPEC, new Map(), recordingStoreLogger());
