@@ -50,8 +50,8 @@ export async function checkpoint<T>(engine: StoreEngine<T>, field: RecordField):
       await internals.fileSystem.unlink(temp).catch(() => undefined);
       return false;
     }
-    await engine.writePending();
-    const markerAt = engine.sync.journal?.offset ?? now.offset;
+    // A change still pending is left to locked(), which appends it to the new journal right after.
+    const markerAt = now.offset;
     await engine.appendLines(encodeEntry(codec, { checkpoint: { snapshot: id, covers: before.offset } }));
     await engine.assertHeld();
     await publishTemp(internals.fileSystem, temp, filePath, internals.isDurable);

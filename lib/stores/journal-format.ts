@@ -40,12 +40,14 @@ export function formatHeader(header: JournalHeader): string {
   return `${MAGIC} ${FORMAT} ${header.saltHex} ${header.base}\n`;
 }
 
+/** A header line without its newline: salt and base are 32 lower-case hex digits each. */
+const HEADER = new RegExp(`^${MAGIC} ${FORMAT} ([0-9a-f]{32}) ([0-9a-f]{32})$`);
+
 /** The header of a journal's first line, or undefined when it is not one this library wrote. */
 export function parseHeader(line: string): JournalHeader | undefined {
-  const [magic, format, saltHex, base, ...rest] = line.split(' ');
-  if (magic !== MAGIC || format !== String(FORMAT) || rest.length > 0) return undefined;
-  if (saltHex === undefined || !/^[0-9a-f]{32}$/.test(saltHex) || base === undefined || !/^[0-9a-f]{32}$/.test(base)) return undefined;
-  return { saltHex, base };
+  const match = HEADER.exec(line);
+  // Both groups are mandatory: a match holds both.
+  return match === null ? undefined : { saltHex: match[1] as string, base: match[2] as string };
 }
 
 /** One entry as a journal line, newline included. */

@@ -57,15 +57,15 @@ export class StoreEngine<T> {
     return internalsOf(this.#service);
   }
 
-  /** Lock-free catch-up for synchronous lookups; a salt never seen costs one synchronous scrypt. */
+  /** Lock-free catch-up for synchronous lookups (two stats when nothing changed); a salt never seen costs one synchronous scrypt. */
   refreshSync(): void {
-    if (!this.#service.isInitialized() || this.sync.isCurrent()) return;
+    if (!this.#service.isInitialized()) return;
     this.sync.catchUp(this.internals().codecSync, false);
   }
 
   /** Lock-free catch-up for asynchronous lookups; keys are derived on the thread pool. */
   async refresh(): Promise<void> {
-    if (!this.#service.isInitialized() || this.sync.isCurrent()) return;
+    if (!this.#service.isInitialized()) return;
     await this.withKeys((codecOf) => this.sync.catchUp(codecOf, false));
   }
 
@@ -138,7 +138,8 @@ export class StoreEngine<T> {
       }
       await this.assertHeld();
       await publishFile(internals.fileSystem, filePath, payload, internals.isDurable);
-      if (statPath(journalPath) !== undefined) await removeFile(internals.fileSystem, journalPath, internals.isDurable);
+      // Gone already (no journal yet) is fine: removeFile ignores ENOENT.
+      await removeFile(internals.fileSystem, journalPath, internals.isDurable);
       this.sync.noteWritten({ snapshot: { stamp: statPath(filePath), id }, journal: null });
       taken.done();
     } catch (error) {
@@ -195,10 +196,8 @@ export class StoreEngine<T> {
     const unsaved = [...this.sync.pending.values()].filter(Boolean).length;
     const { put, del, restore } = this.sync.takePending();
     this.#inFlightUnsaved += unsaved;
-    let isSettled = false;
+    // Each caller settles exactly once: done() as the last step of its try, fail() in its catch.
     const settle = (): void => {
-      if (isSettled) return;
-      isSettled = true;
       this.#inFlightUnsaved -= unsaved;
     };
     return { put, del, done: settle, fail: () => (settle(), restore()) };
