@@ -11,6 +11,14 @@ import { tempPathFor } from '../files/temp-name.js';
 import { stampOf, type FileStamp } from './snapshot-reader.js';
 
 /**
+ * Every text written here is ASCII (a header, hex payloads, base64 lines): one byte per
+ * character, so journal offsets counted in characters are byte offsets.
+ */
+const bytesOf = (text: string): Buffer =>
+  // Stryker disable next-line StringLiteral: equivalent, an empty encoding is UTF-8, the same bytes for ASCII.
+  Buffer.from(text, 'latin1');
+
+/**
  * Appends `text` (whole lines) to an existing journal with one write call,
  * after cutting a torn tail at `truncateTo`, then fsyncs. Resolves with the
  * journal's stamp after the append.
@@ -19,7 +27,7 @@ export async function appendToJournal(fs: FileSystem, journalPath: string, text:
   const handle = await fs.open(journalPath, 'a');
   try {
     if (truncateTo !== undefined) await handle.truncate(truncateTo);
-    await fs.write(handle, Buffer.from(text, 'latin1'));
+    await fs.write(handle, bytesOf(text));
     if (isDurable) await fs.fsync(handle);
     return stampOf(await handle.stat());
   } finally {
@@ -29,7 +37,7 @@ export async function appendToJournal(fs: FileSystem, journalPath: string, text:
 
 /** Replaces (or creates) `target` with `text` atomically and durably; resolves with the new file's stamp. */
 export async function publishFile(fs: FileSystem, target: string, text: string, isDurable: boolean): Promise<void> {
-  await writeFileAtomic(fs, target, Buffer.from(text, 'latin1'), { durable: isDurable });
+  await writeFileAtomic(fs, target, bytesOf(text), { durable: isDurable });
 }
 
 /** Writes `text` to a fresh temp file beside `target` (fsynced when durable) and returns its path, unpublished. */
@@ -39,7 +47,7 @@ export async function writeTemp(fs: FileSystem, target: string, text: string, is
   try {
     handle = await fs.open(temp, 'wx', FILE_MODE);
     await fs.chmod(handle, FILE_MODE);
-    await fs.write(handle, Buffer.from(text, 'latin1'));
+    await fs.write(handle, bytesOf(text));
     if (isDurable) await fs.fsync(handle);
     const written = handle;
     handle = undefined;
