@@ -173,3 +173,88 @@ describe('catching up keeps pending local changes on top (FR-3.3, DESIGN invaria
     expect(ids(records)).toEqual({ a: 9, d: 2 });
   });
 });
+
+describe('one instance\'s view of its file (FR-3.3, issue 9 item 3)', () => {
+  /** An instance that has read the current files under the lock. */
+  function loaded(): { sync: StoreSync<Item>; records: Map<string, Item> } {
+    const records = new Map<string, Item>();
+    const sync = new StoreSync(file(), spec, records);
+    expect(sync.catchUp(codecOf, true).kind).toBe('reload');
+    return { sync, records };
+  }
+
+  test('a snapshot rewritten whole while the journal also grew is read again whole, not taken as a tail', () => {
+    const id = writeSnapshot([{ id: 'a', v: 1 }]);
+    writeJournal(id, []);
+    const { sync, records } = loaded();
+    // The original server rewrites the file (a new inode); a writer that had not seen it appends.
+    fs.writeFileSync(`${file()}.new`, codec.sealPayload(serializeSnapshot('sessions', [{ id: 'a', v: 1 }, { id: 'z', v: 1 }])));
+    fs.renameSync(`${file()}.new`, file());
+    appendEntries([put({ id: 'b', v: 1 })]);
+    expect(sync.catchUp(codecOf, true)).toMatchObject({ kind: 'reload', image: { journalState: 'stale' } });
+    expect(ids(records)).toEqual({ a: 1, z: 1 });
+  });
+
+  test('a snapshot rewritten in place with the same size and mtime is told apart by its id while recently modified', () => {
+    const second = Math.floor(Date.now() / 1000);
+    writeSnapshot([{ id: 'a', v: 1 }]);
+    fs.utimesSync(file(), second, second);
+    const { sync, records } = loaded();
+    const stamp = fs.statSync(file());
+    fs.writeFileSync(file(), codec.sealPayload(serializeSnapshot('sessions', [{ id: 'a', v: 2 }])));
+    fs.utimesSync(file(), second, second);
+    const now = fs.statSync(file());
+    expect([now.ino, now.size, now.mtimeMs]).toEqual([stamp.ino, stamp.size, stamp.mtimeMs]);
+    expect(sync.isCurrent()).toBe(false);
+    expect(sync.catchUp(codecOf, false).kind).toBe('reload');
+    expect(ids(records)).toEqual({ a: 2 });
+    expect(sync.isCurrent()).toBe(true);
+  });
+
+  test('an unreadable snapshot: a lookup keeps serving what it read, a locked catch-up adopts it (the store starts empty)', () => {
+    writeSnapshot([{ id: 'a', v: 1 }]);
+    const { sync, records } = loaded();
+    fs.writeFileSync(file(), 'not a store file');
+    expect(sync.catchUp(codecOf, false)).toEqual({ kind: 'current' });
+    expect(ids(records)).toEqual({ a: 1 });
+    expect(sync.catchUp(codecOf, true)).toMatchObject({ kind: 'reload', image: { snapshot: { problem: expect.any(String) } } });
+    expect(ids(records)).toEqual({});
+  });
+
+  test('a reload keeps pending local changes on top: a put stays, a delete stays deleted', () => {
+    writeSnapshot([{ id: 'a', v: 1 }, { id: 'b', v: 1 }]);
+    const { sync, records } = loaded();
+    records.set('a', { id: 'a', v: 9 });
+    sync.pending.set('a', true);
+    records.delete('b');
+    sync.pending.set('b', false);
+    writeSnapshot([{ id: 'a', v: 2 }, { id: 'b', v: 2 }, { id: 'c', v: 2 }]);
+    expect(sync.catchUp(codecOf, true).kind).toBe('reload');
+    expect(ids(records)).toEqual({ a: 9, c: 2 });
+    expect(records.has('b')).toBe(false);
+  });
+
+  test('a journal that cannot be used is ignored by lookups until it changes, and read again under the lock', () => {
+    writeSnapshot([{ id: 'a', v: 1 }]);
+    writeJournal(OTHER_ID, [put({ id: 'b', v: 1 })]);
+    const records = new Map<string, Item>();
+    const sync = new StoreSync(file(), spec, records);
+    expect(sync.catchUp(codecOf, false)).toMatchObject({ kind: 'reload', image: { journalState: 'stale' } });
+    expect(sync.isCurrent()).toBe(true);
+    expect(sync.catchUp(codecOf, false)).toEqual({ kind: 'current' });
+    expect(sync.catchUp(codecOf, true)).toMatchObject({ kind: 'reload', image: { journalState: 'stale' } });
+    appendEntries([put({ id: 'c', v: 1 })]);
+    expect(sync.isCurrent()).toBe(false);
+    expect(ids(records)).toEqual({ a: 1 });
+  });
+
+  test('before its first read an instance is not current, even with no file on disk; after it, it is until a file changes', () => {
+    const records = new Map<string, Item>();
+    const sync = new StoreSync(file(), spec, records);
+    expect(sync.isCurrent()).toBe(false);
+    expect(sync.catchUp(codecOf, false).kind).toBe('reload');
+    expect(sync.isCurrent()).toBe(true);
+    writeSnapshot([{ id: 'a', v: 1 }]);
+    expect(sync.isCurrent()).toBe(false);
+  });
+});
