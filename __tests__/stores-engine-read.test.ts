@@ -14,7 +14,7 @@ import type { RecordSpec } from '../lib/stores/record-rules-spec.js';
 import { STORE_VERSION, isObject, serializeSnapshot } from '../lib/stores/store-file.js';
 import { readStoreImage } from '../lib/stores/store-image.js';
 import { StoreSync } from '../lib/stores/store-sync.js';
-import { MissingKeyError, readSnapshotId, type CodecProvider } from '../lib/stores/snapshot-reader.js';
+import { MissingKeyError, readSnapshotId, statPath, type CodecProvider } from '../lib/stores/snapshot-reader.js';
 import { makeTempDir, removeTempDir } from './helpers/store-harness.js';
 
 interface Item {
@@ -246,6 +246,43 @@ describe('one instance\'s view of its file (FR-3.3, issue 9 item 3)', () => {
     appendEntries([put({ id: 'c', v: 1 })]);
     expect(sync.isCurrent()).toBe(false);
     expect(ids(records)).toEqual({ a: 1 });
+  });
+
+  test('its own writes, once noted, do not look like another writer\'s; a journal cleared by a note is forgotten', () => {
+    const id = writeSnapshot([{ id: 'a', v: 1 }]);
+    const records = new Map<string, Item>([['a', { id: 'a', v: 1 }]]);
+    const sync = new StoreSync(file(), spec, records);
+    sync.noteWritten({ snapshot: { stamp: statPath(file()), id } });
+    expect(sync.isCurrent()).toBe(true);
+    // A journal this instance did not write (stale: it continues another snapshot).
+    writeJournal(OTHER_ID, []);
+    expect(sync.isCurrent()).toBe(false);
+    expect(sync.catchUp(codecOf, true)).toMatchObject({ kind: 'reload', image: { journalState: 'stale' } });
+    fs.rmSync(journal());
+    sync.noteWritten({ journal: null });
+    expect(sync.isCurrent()).toBe(true);
+    const ends = writeJournal(id, [put({ id: 'b', v: 1 })]);
+    const cursor = { header: { saltHex: codec.saltHex, base: id }, headerLine: formatHeader({ saltHex: codec.saltHex, base: id }).slice(0, -1), offset: ends[0]!, stamp: statPath(journal())! };
+    sync.noteWritten({ journal: cursor });
+    sync.noteWritten({ snapshot: { stamp: statPath(file()), id } });
+    expect(sync.journal).toEqual(cursor);
+    expect(sync.snapshotId).toBe(id);
+    expect(sync.isCurrent()).toBe(true);
+    appendEntries([put({ id: 'c', v: 1 })]);
+    expect(sync.catchUp(codecOf, false)).toEqual({ kind: 'tail', corruptLines: 0, badRecords: 0 });
+    expect(ids(records)).toEqual({ a: 1, c: 1 });
+  });
+
+  test('the pending changes taken for a save are put back if it fails, without undoing a change made since', () => {
+    const records = new Map<string, Item>([['a', { id: 'a', v: 1 }]]);
+    const sync = new StoreSync(file(), spec, records);
+    sync.pending.set('a', true);
+    sync.pending.set('b', false);
+    const { put: puts, del: dels, restore } = sync.takePending();
+    expect([puts, dels, sync.pending.size]).toEqual([[{ id: 'a', v: 1 }], ['b'], 0]);
+    sync.pending.set('a', false);
+    restore();
+    expect([...sync.pending]).toEqual([['a', false], ['b', false]]);
   });
 
   test('before its first read an instance is not current, even with no file on disk; after it, it is until a file changes', () => {
