@@ -295,3 +295,56 @@ describe('one instance\'s view of its file (FR-3.3, issue 9 item 3)', () => {
     expect(sync.isCurrent()).toBe(false);
   });
 });
+
+describe('journal lines as read (FR-1, DESIGN invariant 4)', () => {
+  const GARBAGE = 'AAAA.BBBB.CCCC\n';
+
+  test('a failing line is corruption only when a good line follows: each counted once; the cursor stops before a bad tail', () => {
+    const id = writeSnapshot([]);
+    writeJournal(id, [put({ id: 'a', v: 1 })]);
+    fs.appendFileSync(journal(), GARBAGE);
+    appendEntries([put({ id: 'b', v: 1 })]);
+    fs.appendFileSync(journal(), GARBAGE + GARBAGE);
+    const [last] = appendEntries([put({ id: 'c', v: 1 }, { id: 'd' } as unknown as Item)]);
+    fs.appendFileSync(journal(), `${GARBAGE}torn`);
+    const image = readStoreImage(file(), spec, codecOf);
+    expect(ids(image.records)).toEqual({ a: 1, b: 1, c: 1 });
+    expect([image.corruptLines, image.badRecords, image.journal?.offset]).toEqual([3, 1, last]);
+  });
+
+  test('a catch-up reads the tail the same way: counts, and a cursor that stops before a bad tail', () => {
+    const id = writeSnapshot([]);
+    writeJournal(id, []);
+    const records = new Map<string, Item>();
+    const sync = new StoreSync(file(), spec, records);
+    sync.catchUp(codecOf, true);
+    const start = sync.journal?.offset;
+    // A tail that is only a bad line: nothing applied, the cursor stays, and the grown file is now known.
+    fs.appendFileSync(journal(), GARBAGE);
+    expect(sync.catchUp(codecOf, false)).toEqual({ kind: 'tail', corruptLines: 0, badRecords: 0 });
+    expect(sync.journal?.offset).toBe(start);
+    expect(sync.isCurrent()).toBe(true);
+    const [last] = appendEntries([put({ id: 'a', v: 1 }, { id: 'x' } as unknown as Item)]);
+    fs.appendFileSync(journal(), GARBAGE);
+    expect(sync.catchUp(codecOf, false)).toEqual({ kind: 'tail', corruptLines: 1, badRecords: 1 });
+    expect(sync.journal?.offset).toBe(last);
+    expect(sync.isCurrent()).toBe(true);
+    expect(ids(records)).toEqual({ a: 1 });
+    // The bad tail is read again from the cursor, and counted once a good line follows it.
+    const [next] = appendEntries([del('a')]);
+    expect(sync.catchUp(codecOf, false)).toEqual({ kind: 'tail', corruptLines: 1, badRecords: 0 });
+    expect(sync.journal?.offset).toBe(next);
+    expect(ids(records)).toEqual({});
+  });
+
+  test.each<[string, string]>([
+    ['empty', ''],
+    ['a header without its newline', formatHeader({ saltHex: codec.saltHex, base: OTHER_ID }).slice(0, -1)],
+    ['another header', `ssm-journal 2 ${codec.saltHex} ${OTHER_ID}\n`],
+  ])('a journal that is %s is unreadable: not applied, the snapshot alone counts', (_, text) => {
+    writeSnapshot([{ id: 'a', v: 1 }]);
+    fs.writeFileSync(journal(), text, 'latin1');
+    const image = readStoreImage(file(), spec, codecOf);
+    expect([image.journalState, image.journal, ids(image.records)]).toEqual(['unreadable', undefined, { a: 1 }]);
+  });
+});
