@@ -90,8 +90,9 @@ export function readJournalFile(fd: number): JournalFile {
   const read = readFully(fd, bytes, 0);
   const all = completeLines(bytes.subarray(0, read), 0);
   const first = all[0];
-  const header = first === undefined ? undefined : parseHeader(first.text);
-  if (first === undefined || header === undefined) return { cursor: undefined, lines: [] };
+  if (first === undefined) return { cursor: undefined, lines: [] };
+  const header = parseHeader(first.text);
+  if (header === undefined) return { cursor: undefined, lines: [] };
   return {
     cursor: { header, headerLine: first.text, offset: first.end, stamp: { ...stampOf(stats), size: read } },
     lines: all.slice(1),
