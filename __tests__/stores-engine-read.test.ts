@@ -348,3 +348,63 @@ describe('journal lines as read (FR-1, DESIGN invariant 4)', () => {
     expect([image.journalState, image.journal, ids(image.records)]).toEqual(['unreadable', undefined, { a: 1 }]);
   });
 });
+
+describe('the snapshot as read (FR-1, issue 9 item 5)', () => {
+  const sealed = (document: unknown): void => void fs.writeFileSync(file(), codec.sealPayload(typeof document === 'string' ? document : JSON.stringify(document)));
+
+  test.each<[string, unknown, string]>([
+    ['not JSON', '{"version": 1,', 'not JSON'],
+    ['a JSON array', [1], 'not a JSON object'],
+    ['JSON null', null, 'not a JSON object'],
+    ['no version', { sessions: [] }, 'no valid version'],
+    ['a version in a string', { version: '1', sessions: [] }, 'no valid version'],
+    ['a fractional version', { version: 1.5, sessions: [] }, 'no valid version'],
+    ['version 0', { version: 0, sessions: [] }, 'no valid version'],
+    ['no records array', { version: 1, sessions: {} }, 'no "sessions" array'],
+  ])('a file that decrypts to %s is unreadable, with that problem and no records', (_, document, problem) => {
+    sealed(document);
+    const image = readStoreImage(file(), spec, codecOf);
+    expect(image.snapshot).toMatchObject({ problem, badRecords: 0, id: readSnapshotId(file()) });
+    expect(image.records.size).toBe(0);
+  });
+
+  test('records the spec refuses are dropped and counted; the stamp is the file\'s', () => {
+    sealed({ version: 1, sessions: [{ id: 'a', v: 1 }, { id: 'b' }, 'c', { id: 'd', v: 4 }] });
+    const image = readStoreImage(file(), spec, codecOf);
+    const stats = fs.statSync(file());
+    expect(ids(image.records)).toEqual({ a: 1, d: 4 });
+    expect(image.snapshot).toEqual({ records: [{ id: 'a', v: 1 }, { id: 'd', v: 4 }], id: readSnapshotId(file()), stamp: { ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs }, badRecords: 2 });
+    expect(image.badRecords).toBe(2);
+  });
+
+  test('a payload that is not well formed is unreadable (moved aside later); one that fails authentication throws, naming the file', () => {
+    fs.writeFileSync(file(), `${codec.saltHex}:${'0'.repeat(32)}:zz`);
+    expect(readStoreImage(file(), spec, codecOf).snapshot.problem).toMatch(/expected 4 colon-separated parts/);
+    const otherKey = new KeyedCodec(Buffer.from(codec.saltHex, 'hex'), randomBytes(32));
+    fs.writeFileSync(file(), otherKey.sealPayload(serializeSnapshot('sessions', [])));
+    expect(() => readStoreImage(file(), spec, codecOf)).toThrow(expect.objectContaining({ code: 'ERR_DECRYPT', message: expect.stringContaining(file()) }));
+  });
+
+  test('a payload in capitals (no salt-shaped prefix) is read through the string parser, its id unknown; a key still to derive is asked for, never taken for a bad file', () => {
+    fs.writeFileSync(file(), `  ${codec.sealPayload(serializeSnapshot('sessions', [{ id: 'a', v: 1 }])).toUpperCase()}\n`);
+    const image = readStoreImage(file(), spec, codecOf);
+    expect(ids(image.records)).toEqual({ a: 1 });
+    expect(image.snapshot.id).toBeUndefined();
+    const underived: CodecProvider = (saltHex) => {
+      throw new MissingKeyError(saltHex);
+    };
+    expect(() => readStoreImage(file(), spec, underived)).toThrow(expect.objectContaining({ code: 'ERR_MISSING_KEY', saltHex: codec.saltHex }));
+    writeSnapshot([{ id: 'a', v: 1 }]);
+    const readSync = jest.spyOn(fs, 'readSync');
+    const readFileSync = jest.spyOn(fs, 'readFileSync');
+    expect(() => readStoreImage(file(), spec, underived)).toThrow(expect.objectContaining({ code: 'ERR_MISSING_KEY', saltHex: codec.saltHex }));
+    // Only the prefix was read before the key was asked for, not the whole file.
+    expect(readSync.mock.calls.map((call) => call[3])).toEqual([80]);
+    expect(readFileSync).not.toHaveBeenCalled();
+  });
+
+  test('a path that cannot be opened for another reason than absence throws its error, never reads as an empty store', () => {
+    fs.symlinkSync(file(), file());
+    expect(() => readStoreImage(file(), spec, codecOf)).toThrow(expect.objectContaining({ code: 'ELOOP' }));
+  });
+});
