@@ -1,77 +1,20 @@
 /**
- * The read side of the store engine (issue 15, issue 9 item 3) on hand-built
- * files: which journal a load replays onto which snapshot, what a catch-up
- * adopts, and what a read leaves open. A codec made from a random key stands
- * in for the service's, so no test here pays for a key derivation; a provider
- * that records the salts asked for shows when a read would derive a key.
+ * The read side of the store engine (issue 15, issue 9 item 5) on hand-built
+ * files: which journal entries a load replays onto which snapshot, how
+ * journal lines and the snapshot are read, and what a read leaves open. See
+ * helpers/engine-files.ts: no test here pays for a key derivation.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
 import { KeyedCodec } from '../lib/encryption/keyed-codec.js';
-import { encodeEntry, formatHeader, type JournalEntry } from '../lib/stores/journal-format.js';
-import type { RecordSpec } from '../lib/stores/record-rules-spec.js';
-import { STORE_VERSION, isObject, serializeSnapshot } from '../lib/stores/store-file.js';
+import { formatHeader } from '../lib/stores/journal-format.js';
+import { STORE_VERSION, serializeSnapshot } from '../lib/stores/store-file.js';
 import { readStoreImage } from '../lib/stores/store-image.js';
 import { StoreSync } from '../lib/stores/store-sync.js';
-import { MissingKeyError, readSnapshotId, statPath, type CodecProvider } from '../lib/stores/snapshot-reader.js';
-import { makeTempDir, removeTempDir } from './helpers/store-harness.js';
+import { MissingKeyError, readSnapshotId, type CodecProvider } from '../lib/stores/snapshot-reader.js';
+import { OTHER_ID, codec, del, ids, put, spec, useEngineFiles, type Item } from './helpers/engine-files.js';
 
-interface Item {
-  readonly id: string;
-  readonly v: number;
-}
-const spec: RecordSpec<Item> = {
-  field: 'sessions',
-  isRecord: (value): value is Item => isObject(value) && typeof value.id === 'string' && typeof value.v === 'number',
-  idOf: (item) => item.id,
-};
-
-const codec = new KeyedCodec(randomBytes(16), randomBytes(32));
-const OTHER_ID = 'f'.repeat(32);
-
-let dir: string;
-let asked: string[];
-/** Gives `codec` for its salt and records every salt asked for; another salt is a key still to derive. */
-const codecOf: CodecProvider = (saltHex) => {
-  asked.push(saltHex);
-  if (saltHex !== codec.saltHex) throw new MissingKeyError(saltHex);
-  return codec;
-};
-const file = (): string => path.join(dir, 'items.enc');
-const journal = (): string => `${file()}.journal`;
-
-beforeEach(() => {
-  dir = makeTempDir();
-  asked = [];
-});
-afterEach(() => {
-  jest.restoreAllMocks();
-  removeTempDir(dir);
-});
-
-/** Writes the snapshot (records, or any plaintext) and returns its id. */
-function writeSnapshot(content: readonly Item[] | string): string {
-  fs.writeFileSync(file(), codec.sealPayload(typeof content === 'string' ? content : serializeSnapshot('sessions', content)));
-  return readSnapshotId(file())!;
-}
-
-/** Writes a journal continuing `base` and returns the end offset of each entry line. */
-function writeJournal(base: string, entries: readonly JournalEntry[]): number[] {
-  fs.writeFileSync(journal(), formatHeader({ saltHex: codec.saltHex, base }), 'latin1');
-  return appendEntries(entries);
-}
-
-function appendEntries(entries: readonly JournalEntry[]): number[] {
-  return entries.map((entry) => {
-    fs.appendFileSync(journal(), encodeEntry(codec, entry), 'latin1');
-    return fs.statSync(journal()).size;
-  });
-}
-
-const put = (...items: Item[]): JournalEntry => ({ put: items, del: [] });
-const del = (...ids: string[]): JournalEntry => ({ put: [], del: ids });
-const ids = (records: ReadonlyMap<string, Item>): Record<string, number> => Object.fromEntries([...records].map(([id, item]) => [id, item.v]));
+const { file, journal, asked, codecOf, writeSnapshot, writeJournal, appendEntries } = useEngineFiles();
 
 describe('the load rule: which journal entries apply to the snapshot (FR-1.1, issue 15)', () => {
   test('a journal beside no snapshot is stale, and no key is derived to read it', () => {
@@ -125,174 +68,6 @@ describe('the load rule: which journal entries apply to the snapshot (FR-1.1, is
     expect(ids(image.records)).toEqual({ a: 2, b: 3 });
     expect(image.journalState).toBeUndefined();
     expect(image.journal?.offset).toBe(ends[3]);
-  });
-});
-
-describe('a read leaves nothing open (NFR-3)', () => {
-  /** The descriptors `read` opened and did not close. */
-  function leftOpenBy(read: () => void): number[] {
-    const open = new Set<number>();
-    const openSync = jest.spyOn(fs, 'openSync');
-    const closeSync = jest.spyOn(fs, 'closeSync');
-    try {
-      read();
-    } catch {
-      // The caller asserts the error; only descriptors matter here.
-    } finally {
-      for (const result of openSync.mock.results) if (result.type === 'return') open.add(result.value as number);
-      for (const [fd] of closeSync.mock.calls) open.delete(fd);
-      openSync.mockRestore();
-      closeSync.mockRestore();
-    }
-    return [...open];
-  }
-
-  test('the journal descriptor is closed after a load that replays it, and after one whose snapshot throws', () => {
-    const id = writeSnapshot([{ id: 'a', v: 1 }]);
-    writeJournal(id, [put({ id: 'b', v: 1 })]);
-    expect(leftOpenBy(() => expect(ids(readStoreImage(file(), spec, codecOf).records)).toEqual({ a: 1, b: 1 }))).toEqual([]);
-    fs.writeFileSync(file(), codec.sealPayload(JSON.stringify({ version: STORE_VERSION + 1, sessions: [] })));
-    expect(() => readStoreImage(file(), spec, codecOf)).toThrow(expect.objectContaining({ code: 'ERR_STORE_VERSION' }));
-    expect(leftOpenBy(() => readStoreImage(file(), spec, codecOf))).toEqual([]);
-  });
-});
-
-describe('catching up keeps pending local changes on top (FR-3.3, DESIGN invariant 3)', () => {
-  test('a journal tail deleting or putting an id changed locally leaves the local change in place; other ids follow the file', () => {
-    const id = writeSnapshot([{ id: 'a', v: 1 }, { id: 'b', v: 1 }, { id: 'c', v: 1 }]);
-    writeJournal(id, []);
-    const records = new Map<string, Item>();
-    const sync = new StoreSync(file(), spec, records);
-    expect(sync.catchUp(codecOf, true).kind).toBe('reload');
-    records.set('a', { id: 'a', v: 9 });
-    sync.pending.set('a', true);
-    records.delete('b');
-    sync.pending.set('b', true);
-    appendEntries([del('a', 'c'), put({ id: 'b', v: 2 }, { id: 'd', v: 2 })]);
-    expect(sync.catchUp(codecOf, true)).toEqual({ kind: 'tail', corruptLines: 0, badRecords: 0 });
-    expect(ids(records)).toEqual({ a: 9, d: 2 });
-  });
-});
-
-describe('one instance\'s view of its file (FR-3.3, issue 9 item 3)', () => {
-  /** An instance that has read the current files under the lock. */
-  function loaded(): { sync: StoreSync<Item>; records: Map<string, Item> } {
-    const records = new Map<string, Item>();
-    const sync = new StoreSync(file(), spec, records);
-    expect(sync.catchUp(codecOf, true).kind).toBe('reload');
-    return { sync, records };
-  }
-
-  test('a snapshot rewritten whole while the journal also grew is read again whole, not taken as a tail', () => {
-    const id = writeSnapshot([{ id: 'a', v: 1 }]);
-    writeJournal(id, []);
-    const { sync, records } = loaded();
-    // The original server rewrites the file (a new inode); a writer that had not seen it appends.
-    fs.writeFileSync(`${file()}.new`, codec.sealPayload(serializeSnapshot('sessions', [{ id: 'a', v: 1 }, { id: 'z', v: 1 }])));
-    fs.renameSync(`${file()}.new`, file());
-    appendEntries([put({ id: 'b', v: 1 })]);
-    expect(sync.catchUp(codecOf, true)).toMatchObject({ kind: 'reload', image: { journalState: 'stale' } });
-    expect(ids(records)).toEqual({ a: 1, z: 1 });
-  });
-
-  test('a snapshot rewritten in place with the same size and mtime is told apart by its id while recently modified', () => {
-    const second = Math.floor(Date.now() / 1000);
-    writeSnapshot([{ id: 'a', v: 1 }]);
-    fs.utimesSync(file(), second, second);
-    const { sync, records } = loaded();
-    const stamp = fs.statSync(file());
-    fs.writeFileSync(file(), codec.sealPayload(serializeSnapshot('sessions', [{ id: 'a', v: 2 }])));
-    fs.utimesSync(file(), second, second);
-    const now = fs.statSync(file());
-    expect([now.ino, now.size, now.mtimeMs]).toEqual([stamp.ino, stamp.size, stamp.mtimeMs]);
-    expect(sync.isCurrent()).toBe(false);
-    expect(sync.catchUp(codecOf, false).kind).toBe('reload');
-    expect(ids(records)).toEqual({ a: 2 });
-    expect(sync.isCurrent()).toBe(true);
-  });
-
-  test('an unreadable snapshot: a lookup keeps serving what it read, a locked catch-up adopts it (the store starts empty)', () => {
-    writeSnapshot([{ id: 'a', v: 1 }]);
-    const { sync, records } = loaded();
-    fs.writeFileSync(file(), 'not a store file');
-    expect(sync.catchUp(codecOf, false)).toEqual({ kind: 'current' });
-    expect(ids(records)).toEqual({ a: 1 });
-    expect(sync.catchUp(codecOf, true)).toMatchObject({ kind: 'reload', image: { snapshot: { problem: expect.any(String) } } });
-    expect(ids(records)).toEqual({});
-  });
-
-  test('a reload keeps pending local changes on top: a put stays, a delete stays deleted', () => {
-    writeSnapshot([{ id: 'a', v: 1 }, { id: 'b', v: 1 }]);
-    const { sync, records } = loaded();
-    records.set('a', { id: 'a', v: 9 });
-    sync.pending.set('a', true);
-    records.delete('b');
-    sync.pending.set('b', false);
-    writeSnapshot([{ id: 'a', v: 2 }, { id: 'b', v: 2 }, { id: 'c', v: 2 }]);
-    expect(sync.catchUp(codecOf, true).kind).toBe('reload');
-    expect(ids(records)).toEqual({ a: 9, c: 2 });
-    expect(records.has('b')).toBe(false);
-  });
-
-  test('a journal that cannot be used is ignored by lookups until it changes, and read again under the lock', () => {
-    writeSnapshot([{ id: 'a', v: 1 }]);
-    writeJournal(OTHER_ID, [put({ id: 'b', v: 1 })]);
-    const records = new Map<string, Item>();
-    const sync = new StoreSync(file(), spec, records);
-    expect(sync.catchUp(codecOf, false)).toMatchObject({ kind: 'reload', image: { journalState: 'stale' } });
-    expect(sync.isCurrent()).toBe(true);
-    expect(sync.catchUp(codecOf, false)).toEqual({ kind: 'current' });
-    expect(sync.catchUp(codecOf, true)).toMatchObject({ kind: 'reload', image: { journalState: 'stale' } });
-    appendEntries([put({ id: 'c', v: 1 })]);
-    expect(sync.isCurrent()).toBe(false);
-    expect(ids(records)).toEqual({ a: 1 });
-  });
-
-  test('its own writes, once noted, do not look like another writer\'s; a journal cleared by a note is forgotten', () => {
-    const id = writeSnapshot([{ id: 'a', v: 1 }]);
-    const records = new Map<string, Item>([['a', { id: 'a', v: 1 }]]);
-    const sync = new StoreSync(file(), spec, records);
-    sync.noteWritten({ snapshot: { stamp: statPath(file()), id } });
-    expect(sync.isCurrent()).toBe(true);
-    // A journal this instance did not write (stale: it continues another snapshot).
-    writeJournal(OTHER_ID, []);
-    expect(sync.isCurrent()).toBe(false);
-    expect(sync.catchUp(codecOf, true)).toMatchObject({ kind: 'reload', image: { journalState: 'stale' } });
-    fs.rmSync(journal());
-    sync.noteWritten({ journal: null });
-    expect(sync.isCurrent()).toBe(true);
-    const ends = writeJournal(id, [put({ id: 'b', v: 1 })]);
-    const cursor = { header: { saltHex: codec.saltHex, base: id }, headerLine: formatHeader({ saltHex: codec.saltHex, base: id }).slice(0, -1), offset: ends[0]!, stamp: statPath(journal())! };
-    sync.noteWritten({ journal: cursor });
-    sync.noteWritten({ snapshot: { stamp: statPath(file()), id } });
-    expect(sync.journal).toEqual(cursor);
-    expect(sync.snapshotId).toBe(id);
-    expect(sync.isCurrent()).toBe(true);
-    appendEntries([put({ id: 'c', v: 1 })]);
-    expect(sync.catchUp(codecOf, false)).toEqual({ kind: 'tail', corruptLines: 0, badRecords: 0 });
-    expect(ids(records)).toEqual({ a: 1, c: 1 });
-  });
-
-  test('the pending changes taken for a save are put back if it fails, without undoing a change made since', () => {
-    const records = new Map<string, Item>([['a', { id: 'a', v: 1 }]]);
-    const sync = new StoreSync(file(), spec, records);
-    sync.pending.set('a', true);
-    sync.pending.set('b', false);
-    const { put: puts, del: dels, restore } = sync.takePending();
-    expect([puts, dels, sync.pending.size]).toEqual([[{ id: 'a', v: 1 }], ['b'], 0]);
-    sync.pending.set('a', false);
-    restore();
-    expect([...sync.pending]).toEqual([['a', false], ['b', false]]);
-  });
-
-  test('before its first read an instance is not current, even with no file on disk; after it, it is until a file changes', () => {
-    const records = new Map<string, Item>();
-    const sync = new StoreSync(file(), spec, records);
-    expect(sync.isCurrent()).toBe(false);
-    expect(sync.catchUp(codecOf, false).kind).toBe('reload');
-    expect(sync.isCurrent()).toBe(true);
-    writeSnapshot([{ id: 'a', v: 1 }]);
-    expect(sync.isCurrent()).toBe(false);
   });
 });
 
@@ -399,12 +174,41 @@ describe('the snapshot as read (FR-1, issue 9 item 5)', () => {
     const readFileSync = jest.spyOn(fs, 'readFileSync');
     expect(() => readStoreImage(file(), spec, underived)).toThrow(expect.objectContaining({ code: 'ERR_MISSING_KEY', saltHex: codec.saltHex }));
     // Only the prefix was read before the key was asked for, not the whole file.
-    expect(readSync.mock.calls.map((call) => call[3])).toEqual([80]);
+    expect(readSync.mock.calls.map((call) => (call as unknown[])[3])).toEqual([80]);
     expect(readFileSync).not.toHaveBeenCalled();
   });
 
   test('a path that cannot be opened for another reason than absence throws its error, never reads as an empty store', () => {
     fs.symlinkSync(file(), file());
     expect(() => readStoreImage(file(), spec, codecOf)).toThrow(expect.objectContaining({ code: 'ELOOP' }));
+  });
+});
+
+describe('a read leaves nothing open (NFR-3)', () => {
+  /** The descriptors `read` opened and did not close. */
+  function leftOpenBy(read: () => void): number[] {
+    const open = new Set<number>();
+    const openSync = jest.spyOn(fs, 'openSync');
+    const closeSync = jest.spyOn(fs, 'closeSync');
+    try {
+      read();
+    } catch {
+      // The caller asserts the error; only descriptors matter here.
+    } finally {
+      for (const result of openSync.mock.results) if (result.type === 'return') open.add(result.value as number);
+      for (const [fd] of closeSync.mock.calls) open.delete(fd);
+      openSync.mockRestore();
+      closeSync.mockRestore();
+    }
+    return [...open];
+  }
+
+  test('the journal descriptor is closed after a load that replays it, and after one whose snapshot throws', () => {
+    const id = writeSnapshot([{ id: 'a', v: 1 }]);
+    writeJournal(id, [put({ id: 'b', v: 1 })]);
+    expect(leftOpenBy(() => expect(ids(readStoreImage(file(), spec, codecOf).records)).toEqual({ a: 1, b: 1 }))).toEqual([]);
+    fs.writeFileSync(file(), codec.sealPayload(JSON.stringify({ version: STORE_VERSION + 1, sessions: [] })));
+    expect(() => readStoreImage(file(), spec, codecOf)).toThrow(expect.objectContaining({ code: 'ERR_STORE_VERSION' }));
+    expect(leftOpenBy(() => readStoreImage(file(), spec, codecOf))).toEqual([]);
   });
 });
