@@ -147,7 +147,11 @@ describe('one instance\'s view of its file (FR-3.3, issue 9 item 3)', () => {
     expect(sync.isCurrent()).toBe(false);
     expect(sync.catchUp(codecOf, false).kind).toBe('reload');
     expect(sync.isCurrent()).toBe(true);
-    writeSnapshot([{ id: 'a', v: 1 }]);
+    expect([sync.snapshotSize, sync.snapshotId, sync.journal]).toEqual([0, undefined, undefined]);
+    const id = writeSnapshot([{ id: 'a', v: 1 }]);
     expect(sync.isCurrent()).toBe(false);
+    expect(sync.catchUp(codecOf, false).kind).toBe('reload');
+    // What a save reads to choose between a whole-file write and a journal.
+    expect([sync.snapshotSize, sync.snapshotId]).toEqual([fs.statSync(file()).size, id]);
   });
 });
