@@ -112,6 +112,37 @@ describe('journal lines as read (FR-1, DESIGN invariant 4)', () => {
     expect(ids(records)).toEqual({});
   });
 
+  test('a journal cut between its stat and its read (a writer truncating a torn tail) is read to its end, on load and as a tail', () => {
+    const id = writeSnapshot([]);
+    const [first] = writeJournal(id, [put({ id: 'a', v: 1 })]);
+    // fstat of the journal reports more bytes than the file holds, as if the tail was cut right after it.
+    const journalFds = new Set<number>();
+    const { openSync, fstatSync, closeSync } = fs;
+    jest.spyOn(fs, 'openSync').mockImplementation(((target: fs.PathLike, flags: fs.OpenMode) => {
+      const fd = openSync(target, flags);
+      if (target === journal()) journalFds.add(fd);
+      return fd;
+    }) as typeof fs.openSync);
+    jest.spyOn(fs, 'closeSync').mockImplementation((fd) => {
+      journalFds.delete(fd);
+      closeSync(fd);
+    });
+    jest.spyOn(fs, 'fstatSync').mockImplementation(((fd: number) => {
+      const stats = fstatSync(fd);
+      const size = journalFds.has(fd) ? stats.size + 40 : stats.size;
+      return Object.assign(Object.create(Object.getPrototypeOf(stats) as object) as fs.Stats, stats, { size });
+    }) as typeof fs.fstatSync);
+    const image = readStoreImage(file(), spec, codecOf);
+    expect(ids(image.records)).toEqual({ a: 1 });
+    expect([image.journal?.offset, image.journal?.stamp.size]).toEqual([first, first]);
+    const sync = new StoreSync(file(), spec, new Map());
+    sync.adopt(image);
+    const [second] = appendEntries([put({ id: 'b', v: 1 })]);
+    expect(sync.catchUp(codecOf, false)).toEqual({ kind: 'tail', corruptLines: 0, badRecords: 0 });
+    expect(ids(sync.records)).toEqual({ a: 1, b: 1 });
+    expect([sync.journal?.offset, sync.journal?.stamp.size]).toEqual([second, second]);
+  });
+
   test.each<[string, string]>([
     ['empty', ''],
     ['a header without its newline', formatHeader({ saltHex: codec.saltHex, base: OTHER_ID }).slice(0, -1)],
