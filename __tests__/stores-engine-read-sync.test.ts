@@ -5,7 +5,7 @@
  * changes are kept. See helpers/engine-files.ts.
  */
 import fs from 'node:fs';
-import { formatHeader } from '../lib/stores/journal-format.js';
+import { encodeEntry, formatHeader } from '../lib/stores/journal-format.js';
 import { serializeSnapshot } from '../lib/stores/store-file.js';
 import { StoreSync } from '../lib/stores/store-sync.js';
 import { statPath } from '../lib/stores/snapshot-reader.js';
@@ -49,6 +49,27 @@ describe('one instance\'s view of its file (FR-3.3, issue 9 item 3)', () => {
     appendEntries([put({ id: 'b', v: 1 })]);
     expect(sync.catchUp(codecOf, true)).toMatchObject({ kind: 'reload', image: { journalState: 'stale' } });
     expect(ids(records)).toEqual({ a: 1, z: 1 });
+  });
+
+  test('a journal replaced under the same snapshot (another inode, cut back below the cursor, or another header) is read again whole, never as a tail', () => {
+    const id = writeSnapshot([{ id: 'a', v: 1 }]);
+    writeJournal(id, [put({ id: 'b', v: 1 })]);
+    const { sync, records } = loaded();
+    const header = formatHeader({ saltHex: codec.saltHex, base: id });
+    // The same header and more bytes, in a new file renamed over it.
+    const replacement = `${header}${encodeEntry(codec, put({ id: 'c', v: 1 }))}${encodeEntry(codec, put({ id: 'd', v: 1 }))}`;
+    fs.writeFileSync(`${journal()}.new`, replacement, 'latin1');
+    fs.renameSync(`${journal()}.new`, journal());
+    expect(sync.catchUp(codecOf, false).kind).toBe('reload');
+    expect(ids(records)).toEqual({ a: 1, c: 1, d: 1 });
+    // The same file cut back to its header, then one shorter entry: below the cursor.
+    fs.writeFileSync(journal(), `${header}${encodeEntry(codec, del('a'))}`, 'latin1');
+    expect(sync.catchUp(codecOf, false).kind).toBe('reload');
+    expect(ids(records)).toEqual({});
+    // The same file rewritten longer under another header (a journal of another snapshot).
+    fs.writeFileSync(journal(), `${formatHeader({ saltHex: codec.saltHex, base: OTHER_ID })}${encodeEntry(codec, put({ id: 'e', v: 1 }))}`.padEnd(400, '\n'), 'latin1');
+    expect(sync.catchUp(codecOf, false)).toMatchObject({ kind: 'reload', image: { journalState: 'stale' } });
+    expect(ids(records)).toEqual({ a: 1 });
   });
 
   test('a snapshot rewritten in place with the same size and mtime is told apart by its id while recently modified', () => {
