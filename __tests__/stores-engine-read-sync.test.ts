@@ -9,6 +9,7 @@ import { encodeEntry, formatHeader } from '../lib/stores/journal-format.js';
 import { serializeSnapshot } from '../lib/stores/store-file.js';
 import { StoreSync } from '../lib/stores/store-sync.js';
 import { statPath } from '../lib/stores/snapshot-reader.js';
+import { fsError } from './helpers/common.js';
 import { OTHER_ID, codec, del, ids, put, spec, useEngineFiles, type Item } from './helpers/engine-files.js';
 
 const { file, journal, codecOf, writeSnapshot, writeJournal, appendEntries } = useEngineFiles();
@@ -70,6 +71,27 @@ describe('one instance\'s view of its file (FR-3.3, issue 9 item 3)', () => {
     fs.writeFileSync(journal(), `${formatHeader({ saltHex: codec.saltHex, base: OTHER_ID })}${encodeEntry(codec, put({ id: 'e', v: 1 }))}`.padEnd(400, '\n'), 'latin1');
     expect(sync.catchUp(codecOf, false)).toMatchObject({ kind: 'reload', image: { journalState: 'stale' } });
     expect(ids(records)).toEqual({ a: 1 });
+  });
+
+  test('a journal that cannot be opened for another reason than absence fails the catch-up with its error, never read as replaced', () => {
+    const id = writeSnapshot([{ id: 'a', v: 1 }]);
+    writeJournal(id, []);
+    const { sync, records } = loaded();
+    appendEntries([put({ id: 'b', v: 1 })]);
+    const { openSync } = fs;
+    // One failed open of the journal, as a transient I/O error would; the retry reads the tail.
+    let isFaulty = true;
+    jest.spyOn(fs, 'openSync').mockImplementation(((target: fs.PathLike, flags: fs.OpenMode) => {
+      if (target === journal() && isFaulty) {
+        isFaulty = false;
+        throw fsError('EIO', 'open');
+      }
+      return openSync(target, flags);
+    }) as typeof fs.openSync);
+    expect(() => sync.catchUp(codecOf, true)).toThrow(expect.objectContaining({ code: 'EIO' }));
+    expect(ids(records)).toEqual({ a: 1 });
+    expect(sync.catchUp(codecOf, true).kind).toBe('tail');
+    expect(ids(records)).toEqual({ a: 1, b: 1 });
   });
 
   test('a snapshot rewritten in place with the same size and mtime is told apart by its id while recently modified', () => {
