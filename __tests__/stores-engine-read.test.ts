@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import { KeyedCodec } from '../lib/encryption/keyed-codec.js';
 import { formatHeader } from '../lib/stores/journal-format.js';
 import { STORE_VERSION, serializeSnapshot } from '../lib/stores/store-file.js';
+import { scanLines } from '../lib/stores/journal-reader.js';
 import { readStoreImage } from '../lib/stores/store-image.js';
 import { StoreSync } from '../lib/stores/store-sync.js';
 import { MissingKeyError, readSnapshotId, type CodecProvider } from '../lib/stores/snapshot-reader.js';
@@ -141,6 +142,11 @@ describe('journal lines as read (FR-1, DESIGN invariant 4)', () => {
     expect(sync.catchUp(codecOf, false)).toEqual({ kind: 'tail', corruptLines: 0, badRecords: 0 });
     expect(ids(sync.records)).toEqual({ a: 1, b: 1 });
     expect([sync.journal?.offset, sync.journal?.stamp.size]).toEqual([second, second]);
+  });
+
+  test('a codec failure other than a failed authentication goes up: it is never taken for a torn or corrupt line', () => {
+    const failing = { openLine: () => { throw new RangeError('not a decryption failure'); } } as unknown as KeyedCodec;
+    expect(() => scanLines([{ text: 'AAAA.BBBB.CCCC', end: 15 }], 0, spec, () => failing, codec.saltHex)).toThrow(RangeError);
   });
 
   test.each<[string, string]>([
