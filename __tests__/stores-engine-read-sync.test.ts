@@ -73,6 +73,25 @@ describe('one instance\'s view of its file (FR-3.3, issue 9 item 3)', () => {
     expect(ids(records)).toEqual({ a: 1 });
   });
 
+  test('a journal removed under the same snapshot is read as gone: the snapshot alone counts', () => {
+    const id = writeSnapshot([{ id: 'a', v: 1 }]);
+    writeJournal(id, [put({ id: 'b', v: 1 })]);
+    const { sync, records } = loaded();
+    fs.rmSync(journal());
+    expect(sync.catchUp(codecOf, false).kind).toBe('reload');
+    expect([ids(records), sync.journal]).toEqual([{ a: 1 }, undefined]);
+  });
+
+  test('a torn tail cut back to the cursor by the next writer costs an empty tail read, not a reload', () => {
+    const id = writeSnapshot([{ id: 'a', v: 1 }]);
+    const [end] = writeJournal(id, [put({ id: 'b', v: 1 })]);
+    fs.appendFileSync(journal(), 'torn');
+    const { sync } = loaded();
+    fs.truncateSync(journal(), end);
+    expect(sync.catchUp(codecOf, false)).toEqual({ kind: 'tail', corruptLines: 0, badRecords: 0 });
+    expect(sync.isCurrent()).toBe(true);
+  });
+
   test('a journal that cannot be opened for another reason than absence fails the catch-up with its error, never read as replaced', () => {
     const id = writeSnapshot([{ id: 'a', v: 1 }]);
     writeJournal(id, []);

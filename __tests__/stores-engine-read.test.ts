@@ -251,4 +251,28 @@ describe('a read leaves nothing open (NFR-3)', () => {
     expect(() => readStoreImage(file(), spec, codecOf)).toThrow(expect.objectContaining({ code: 'ERR_STORE_VERSION' }));
     expect(leftOpenBy(() => readStoreImage(file(), spec, codecOf))).toEqual([]);
   });
+
+  test('a catch-up that reads a journal tail closes it', () => {
+    const id = writeSnapshot([{ id: 'a', v: 1 }]);
+    writeJournal(id, []);
+    const sync = new StoreSync(file(), spec, new Map());
+    sync.catchUp(codecOf, true);
+    appendEntries([put({ id: 'b', v: 1 })]);
+    expect(leftOpenBy(() => expect(sync.catchUp(codecOf, false).kind).toBe('tail'))).toEqual([]);
+  });
+
+  test('short reads of a journal tail (as a network file system may return) are continued until every byte is read', () => {
+    const id = writeSnapshot([{ id: 'a', v: 1 }]);
+    writeJournal(id, [put({ id: 'b', v: 1 })]);
+    // An old snapshot: its stamp is trusted without reading its id, so only the journal is read below.
+    fs.utimesSync(file(), Date.now() / 1000 - 60, Date.now() / 1000 - 60);
+    const sync = new StoreSync(file(), spec, new Map());
+    sync.catchUp(codecOf, true);
+    appendEntries([put({ id: 'c', v: 1 }), del('a')]);
+    const { readSync } = fs;
+    jest.spyOn(fs, 'readSync').mockImplementation(((fd: number, buffer: Buffer, offset: number, length: number, position: number) =>
+      readSync(fd, buffer, offset, Math.min(length, 16), position)) as typeof fs.readSync);
+    expect(sync.catchUp(codecOf, false).kind).toBe('tail');
+    expect([ids(sync.records), sync.journal?.offset]).toEqual([{ b: 1, c: 1 }, fs.statSync(journal()).size]);
+  });
 });
