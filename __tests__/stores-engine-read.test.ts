@@ -235,8 +235,14 @@ describe('a read leaves nothing open (NFR-3)', () => {
     } catch {
       // The caller asserts the error; only descriptors matter here.
     } finally {
-      for (const result of openSync.mock.results) if (result.type === 'return') open.add(result.value as number);
-      for (const [fd] of closeSync.mock.calls) open.delete(fd);
+      // In call order: a descriptor number closed and opened again is open again.
+      const events = [
+        ...openSync.mock.results.map((result, index) => ({ at: openSync.mock.invocationCallOrder[index]!, fd: result.type === 'return' ? (result.value as number) : -1, isOpen: true })),
+        ...closeSync.mock.calls.map(([fd], index) => ({ at: closeSync.mock.invocationCallOrder[index]!, fd, isOpen: false })),
+      ].sort((a, b) => a.at - b.at);
+      for (const { fd, isOpen } of events) if (isOpen) open.add(fd);
+      else open.delete(fd);
+      open.delete(-1);
       openSync.mockRestore();
       closeSync.mockRestore();
     }
