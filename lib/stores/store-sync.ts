@@ -68,7 +68,7 @@ export class StoreSync<T> {
     if (this.isCurrent() && !(isLocked && this.#ignoredJournal !== undefined)) return { kind: 'current' };
     if (this.#journal !== undefined && this.#isSnapshotUnchanged()) {
       const tail = readJournalTail(this.journalPath, this.#journal, this.#spec, codecOf);
-      if (tail.kind === 'grown') {
+      if (tail !== undefined) {
         applyChanges(this.records, tail.scan.changes, this.#spec, new Set(this.pending.keys()));
         this.#journal = tail.cursor;
         return { kind: 'tail', corruptLines: tail.scan.corruptLines, badRecords: tail.scan.badRecords };
