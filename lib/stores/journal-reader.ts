@@ -90,8 +90,9 @@ export function readJournalFile(fd: number): JournalFile {
   const read = readFully(fd, bytes, 0);
   const all = completeLines(bytes.subarray(0, read), 0);
   const first = all[0];
-  const header = first === undefined ? undefined : parseHeader(first.text);
-  if (first === undefined || header === undefined) return { cursor: undefined, lines: [] };
+  if (first === undefined) return { cursor: undefined, lines: [] };
+  const header = parseHeader(first.text);
+  if (header === undefined) return { cursor: undefined, lines: [] };
   return {
     cursor: { header, headerLine: first.text, offset: first.end, stamp: { ...stampOf(stats), size: read } },
     lines: all.slice(1),
@@ -99,35 +100,36 @@ export function readJournalFile(fd: number): JournalFile {
 }
 
 /**
- * What catching up in a journal found. No "unchanged" case: the caller reads
- * only a journal whose stamp changed, and one that changed back in between
- * costs a header read and an empty scan.
+ * What catching up in a journal found: its new lines. No "unchanged" case: the
+ * caller reads only a journal whose stamp changed, and one that changed back
+ * in between costs a header read and an empty scan.
  */
-export type TailRead<T> =
-  | { readonly kind: 'replaced' }
-  | { readonly kind: 'grown'; readonly cursor: JournalCursor; readonly scan: JournalScan<T> };
+export interface TailRead<T> {
+  readonly cursor: JournalCursor;
+  readonly scan: JournalScan<T>;
+}
 
-/** Reads what was appended to the journal at `journalPath` since `cursor`. */
-export function readJournalTail<T>(journalPath: string, cursor: JournalCursor, spec: RecordSpec<T>, codecOf: CodecProvider): TailRead<T> {
+/** Reads what was appended to the journal at `journalPath` since `cursor`; undefined when it was replaced (gone, another file, cut back, another header): read it whole. */
+export function readJournalTail<T>(journalPath: string, cursor: JournalCursor, spec: RecordSpec<T>, codecOf: CodecProvider): TailRead<T> | undefined {
   let fd: number;
   try {
     fd = fs.openSync(journalPath, 'r');
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') return { kind: 'replaced' };
+    if (errorCode(error) === 'ENOENT') return undefined;
     throw error;
   }
   try {
     const stats = fs.fstatSync(fd);
-    if (stats.ino !== cursor.stamp.ino || stats.size < cursor.offset) return { kind: 'replaced' };
+    if (stats.ino !== cursor.stamp.ino || stats.size < cursor.offset) return undefined;
     // An inode can be reused by a newer journal: its header (random salt or base) tells them apart.
     const headerBytes = Buffer.allocUnsafe(cursor.headerLine.length + 1);
     readFully(fd, headerBytes, 0);
-    if (headerBytes.toString('latin1') !== `${cursor.headerLine}\n`) return { kind: 'replaced' };
+    if (headerBytes.toString('latin1') !== `${cursor.headerLine}\n`) return undefined;
     const bytes = Buffer.allocUnsafe(stats.size - cursor.offset);
     const read = readFully(fd, bytes, cursor.offset);
     const size = cursor.offset + read;
     const scan = scanLines(completeLines(bytes.subarray(0, read), cursor.offset), cursor.offset, spec, codecOf, cursor.header.saltHex);
-    return { kind: 'grown', cursor: { ...cursor, offset: scan.offset, stamp: { ...stampOf(stats), size } }, scan };
+    return { cursor: { ...cursor, offset: scan.offset, stamp: { ...stampOf(stats), size } }, scan };
   } finally {
     fs.closeSync(fd);
   }

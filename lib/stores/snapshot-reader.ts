@@ -121,12 +121,13 @@ export function readSnapshot<T>(filePath: string, spec: RecordSpec<T>, codecOf: 
       plaintext = codecOf(parsePayload(text).salt.toString('hex')).openPayload(text);
     }
   } catch (error) {
-    if (errorCode(error) !== 'ERR_DECRYPT') throw error;
+    // Only a DecryptionError (code ERR_DECRYPT) says something about the file; MissingKeyError and the rest go up.
+    if (!(error instanceof DecryptionError)) throw error;
     // A well-formed payload that does not authenticate was most likely written under another
     // key: moving it aside would wipe the store for every instance that holds the right key.
     // It stays where it is and the caller gets the error (see README, "What changes").
-    if (error instanceof DecryptionError && error.isAuthenticationFailure) throw error.withFilePath(filePath);
-    return unreadable(error instanceof Error ? error.message : 'cannot decrypt');
+    if (error.isAuthenticationFailure) throw error.withFilePath(filePath);
+    return unreadable(error.message);
   }
   let document: unknown;
   try {

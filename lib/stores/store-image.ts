@@ -13,8 +13,8 @@ import { readJournalFile, scanLines, type Change, type JournalCursor } from './j
 import type { RecordSpec } from './record-rules-spec.js';
 import { readSnapshot, type CodecProvider, type SnapshotImage } from './snapshot-reader.js';
 
-/** What became of the journal on a load. */
-export type JournalState = 'none' | 'live' | 'stale' | 'unreadable';
+/** Why a journal beside the snapshot was not applied: it continues another snapshot, or its header is not ours. */
+export type JournalState = 'stale' | 'unreadable';
 
 /** Records by id, with where they came from and what was wrong. */
 export interface StoreImage<T> {
@@ -22,7 +22,8 @@ export interface StoreImage<T> {
   readonly snapshot: Omit<SnapshotImage<T>, 'records'>;
   /** Set when the journal applies: where a catch-up continues. */
   readonly journal: JournalCursor | undefined;
-  readonly journalState: JournalState;
+  /** Set when a journal is present but not applied (`journal` is then undefined); absent when there is none or it applied. */
+  readonly journalState?: JournalState;
   /** Records refused by the spec, in the snapshot and in journal entries. */
   readonly badRecords: number;
   /** Journal lines that failed authentication with good lines after them. */
@@ -42,7 +43,7 @@ export function readStoreImage<T>(filePath: string, spec: RecordSpec<T>, codecOf
     const records = new Map<string, T>();
     for (const record of snapshot.records) records.set(spec.idOf(record), record);
     const base = { records, snapshot, badRecords: snapshot.badRecords, corruptLines: 0 };
-    if (fd === undefined) return { ...base, journal: undefined, journalState: 'none' };
+    if (fd === undefined) return { ...base, journal: undefined };
     const file = readJournalFile(fd);
     if (file.cursor === undefined) return { ...base, journal: undefined, journalState: 'unreadable' };
     if (snapshot.problem !== undefined || snapshot.id === undefined) return { ...base, journal: undefined, journalState: 'stale' };
@@ -56,7 +57,6 @@ export function readStoreImage<T>(filePath: string, spec: RecordSpec<T>, codecOf
     return {
       ...base,
       journal: { ...file.cursor, offset: scan.offset },
-      journalState: 'live',
       badRecords: base.badRecords + scan.badRecords,
       corruptLines: scan.corruptLines,
     };

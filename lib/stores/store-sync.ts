@@ -66,9 +66,9 @@ export class StoreSync<T> {
     // A journal a lookup ignored is read again under the lock, so it is moved aside (and warned
     // about) before this instance's next save could replace it.
     if (this.isCurrent() && !(isLocked && this.#ignoredJournal !== undefined)) return { kind: 'current' };
-    if (this.#hasRead && this.#journal !== undefined && this.#isSnapshotUnchanged()) {
+    if (this.#journal !== undefined && this.#isSnapshotUnchanged()) {
       const tail = readJournalTail(this.journalPath, this.#journal, this.#spec, codecOf);
-      if (tail.kind === 'grown') {
+      if (tail !== undefined) {
         applyChanges(this.records, tail.scan.changes, this.#spec, new Set(this.pending.keys()));
         this.#journal = tail.cursor;
         return { kind: 'tail', corruptLines: tail.scan.corruptLines, badRecords: tail.scan.badRecords };
