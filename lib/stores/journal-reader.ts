@@ -79,20 +79,20 @@ export function scanLines<T>(lines: readonly JournalLine[], from: number, spec: 
 
 /** A whole journal as read: its cursor and every entry after the header with its end offset. */
 export interface JournalFile {
-  readonly cursor: JournalCursor | undefined;
+  readonly cursor: JournalCursor;
   readonly lines: JournalLine[];
 }
 
-/** Reads a journal from an open descriptor; `cursor` is undefined when the header is not ours. */
-export function readJournalFile(fd: number): JournalFile {
+/** Reads a journal from an open descriptor; undefined when it does not start with a header of ours. */
+export function readJournalFile(fd: number): JournalFile | undefined {
   const stats = fs.fstatSync(fd);
   const bytes = Buffer.allocUnsafe(stats.size);
   const read = readFully(fd, bytes, 0);
   const all = completeLines(bytes.subarray(0, read), 0);
   const first = all[0];
-  if (first === undefined) return { cursor: undefined, lines: [] };
+  if (first === undefined) return undefined;
   const header = parseHeader(first.text);
-  if (header === undefined) return { cursor: undefined, lines: [] };
+  if (header === undefined) return undefined;
   return {
     cursor: { header, headerLine: first.text, offset: first.end, stamp: { ...stampOf(stats), size: read } },
     lines: all.slice(1),

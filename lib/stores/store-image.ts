@@ -45,7 +45,7 @@ export function readStoreImage<T>(filePath: string, spec: RecordSpec<T>, codecOf
     const base = { records, snapshot, badRecords: snapshot.badRecords, corruptLines: 0 };
     if (fd === undefined) return { ...base, journal: undefined };
     const file = readJournalFile(fd);
-    if (file.cursor === undefined) return { ...base, journal: undefined, journalState: 'unreadable' };
+    if (file === undefined) return { ...base, journal: undefined, journalState: 'unreadable' };
     if (snapshot.problem !== undefined || snapshot.id === undefined) return { ...base, journal: undefined, journalState: 'stale' };
     const scan = scanLines(file.lines, file.cursor.offset, spec, codecOf, file.cursor.header.saltHex);
     let from: number | undefined;
