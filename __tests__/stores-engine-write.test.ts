@@ -8,6 +8,7 @@
  */
 import fs from 'node:fs';
 import { nodeFileSystem } from '../lib/files/fs-seam.js';
+import { checkpoint } from '../lib/stores/checkpoint.js';
 import { JOURNAL_FROM_BYTES } from '../lib/stores/store-engine.js';
 import type { Deferred } from './helpers/common.js';
 import { catchUpKind, change, engineFiles, save } from './helpers/engine-harness.js';
@@ -42,6 +43,25 @@ describe('when a save rewrites the snapshot and when it appends (FR-1.1, invaria
     expect(snapshotIdOnDisk()).toBe(snapshot);
     expect(journalLines()).toEqual([expect.stringMatching(new RegExp(` ${snapshot}$`)), expect.any(String), '']);
     expect(await reloaded()).toEqual({ base: 32_000, more: 1, grow: 1_000, appended: 1 });
+  });
+
+  test('once a journal is live, saves append to it even after a checkpoint shrank the snapshot under 64 KiB', async () => {
+    const engine = engineOn(await createService(dir));
+    change(engine, 'base', 'b'.repeat(70_000));
+    await save(engine);
+    change(engine, 'base', 'b');
+    await save(engine);
+    expect(fs.existsSync(journal())).toBe(true);
+    expect(await checkpoint(engine, 'sessions')).toBe(true);
+    expect(engine.sync.snapshotSize).toBeLessThan(JOURNAL_FROM_BYTES);
+    const snapshot = snapshotIdOnDisk();
+    const lines = journalLines().length;
+    change(engine, 'after', 'a');
+    await save(engine);
+    // The rewrite-whole rule is for a store without a journal: this one stays on its journal.
+    expect(snapshotIdOnDisk()).toBe(snapshot);
+    expect(journalLines()).toHaveLength(lines + 1);
+    expect(await reloaded()).toEqual({ base: 1, after: 1 });
   });
 
   test('after creating the journal and after each append the engine is current, and another writer\'s next line is read as a tail', async () => {
