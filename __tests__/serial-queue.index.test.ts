@@ -95,7 +95,7 @@ describe('TailIndex: released keys keep their chain, bounded (NFR-3)', () => {
   });
 
   test('a new chain is not noted yet, so its first release puts its key on the next pass', () => {
-    const chain = new TailChain<unknown>(() => undefined);
+    const chain = new TailChain<string, unknown>('k', () => undefined);
     expect(chain).toMatchObject({ isIdle: false, isNoted: false, depth: 0 });
   });
 

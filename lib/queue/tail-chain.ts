@@ -6,7 +6,7 @@
 import type { IndexSlot } from './tail-index.js';
 import type { WaitingLine } from './wait-hooks.js';
 
-export class TailChain<S> implements WaitingLine<S>, IndexSlot {
+export class TailChain<K, S> implements WaitingLine<S>, IndexSlot {
   /** The first task's own promise while it runs; undefined during its synchronous part and once it settled. */
   head: Promise<unknown> | undefined = undefined;
   /** Settles, never rejects, once the newest waiting run is done; undefined until a run waits. */
@@ -25,17 +25,25 @@ export class TailChain<S> implements WaitingLine<S>, IndexSlot {
   readonly passValue: (value: unknown) => unknown;
   readonly passError: (error: unknown) => never;
 
-  constructor(settleHead: () => void) {
+  /**
+   * @param key the chain's key, for `settleHead`
+   * @param settleHead the queue's one callback for a settled head (per queue, not per chain:
+   *   a chain made for a new key then costs one closure context, shared by its two handlers)
+   */
+  constructor(
+    readonly key: K,
+    settleHead: (chain: TailChain<K, S>) => void,
+  ) {
     // `head` is let go first: a run still waiting has linked behind it already (it set `tail`),
     // and a key kept busy must not keep its first task's value or error alive (NFR-3).
     this.passValue = (value) => {
       this.head = undefined;
-      settleHead();
+      settleHead(this);
       return value;
     };
     this.passError = (error) => {
       this.head = undefined;
-      settleHead();
+      settleHead(this);
       throw error;
     };
   }

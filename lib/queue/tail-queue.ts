@@ -14,9 +14,11 @@ type Turn = 'waiting' | 'started' | 'left';
 
 /** The core behind SerialQueue: `run`, `depth`, `size`, `pending`, `onIdle`; `S` is the observer's per-key state. */
 export class TailQueue<K, S> {
-  readonly #chains = new TailIndex<K, TailChain<S>>();
+  readonly #chains = new TailIndex<K, TailChain<K, S>>();
   readonly #observer: WaitObserver<K, S>;
   #pending = 0;
+  // Typed on `unknown` state so that a TailQueue<K, S> stays a TailQueue<K, unknown> (the abort layer's view).
+  readonly #settleHead = (chain: TailChain<K, unknown>): void => this.#settle(chain.key, chain as TailChain<K, S>, true);
   #idle: { promise: Promise<void>; resolve: () => void } | undefined;
 
   constructor(observer: WaitObserver<K, S>) {
@@ -49,7 +51,7 @@ export class TailQueue<K, S> {
   }
 
   /** Idle key: the task starts inside `run` (what that buys: bench/queue.bench.mjs, "deferred start"). */
-  #start<T>(key: K, idle: TailChain<S> | undefined, task: () => T | PromiseLike<T>): Promise<T> {
+  #start<T>(key: K, idle: TailChain<K, S> | undefined, task: () => T | PromiseLike<T>): Promise<T> {
     const chain = idle ?? this.#newChain(key);
     if (idle !== undefined) this.#chains.revive(chain);
     chain.depth = 1;
@@ -61,14 +63,14 @@ export class TailQueue<K, S> {
     return then(result, chain.passValue, chain.passError) as Promise<T>;
   }
 
-  #newChain(key: K): TailChain<S> {
-    const chain: TailChain<S> = new TailChain<S>(() => this.#settle(key, chain, true));
+  #newChain(key: K): TailChain<K, S> {
+    const chain = new TailChain<K, S>(key, this.#settleHead);
     this.#chains.add(key, chain);
     return chain;
   }
 
   /** Busy key: the one waiting path, with or without an exit. */
-  #wait<T>(key: K, chain: TailChain<S>, task: () => T | PromiseLike<T>, exit: WaitExit | undefined): Promise<T> {
+  #wait<T>(key: K, chain: TailChain<K, S>, task: () => T | PromiseLike<T>, exit: WaitExit | undefined): Promise<T> {
     chain.depth += 1;
     let turn: Turn = 'waiting';
     let wait: WaitEnd | undefined = undefined;
@@ -109,7 +111,7 @@ export class TailQueue<K, S> {
   }
 
   /** A task's tail has settled: uncount its run (unless it left) and release the key once no run counts. */
-  #settle(key: K, chain: TailChain<S>, isCounted: boolean): void {
+  #settle(key: K, chain: TailChain<K, S>, isCounted: boolean): void {
     if (isCounted) this.#uncount(chain);
     // Runs still behind this tail that left never start: they do not hold the key.
     if (chain.depth > 0 || chain.isIdle) return;
@@ -124,7 +126,7 @@ export class TailQueue<K, S> {
     }
   }
 
-  #uncount(chain: TailChain<S>): void {
+  #uncount(chain: TailChain<K, S>): void {
     chain.depth -= 1;
     this.#pending -= 1;
   }
