@@ -118,7 +118,7 @@ describe('a checkpoint cut short loses nothing (FR-1.1, NFR-8)', () => {
     expect(await loadedIds(all)).toEqual(sorted(all));
   });
 
-  test('a change still pending when the checkpoint takes the lock again is written first and carried into the new journal', async () => {
+  test('a change still pending when the checkpoint takes the lock again is carried into the new journal, written right after it', async () => {
     const steps: Step[] = [];
     service = await steppedService(steps);
     const logger = recordingStoreLogger();
