@@ -171,16 +171,16 @@ export class EncryptionService {
       codec: async (saltHex) => {
         const cached = this.#codecs.get(saltHex);
         if (cached !== undefined) return cached;
-        const salt = Buffer.from(saltHex, 'hex');
-        const key = await this.#derivedKeys.get(saltHex, () => this.#deriveKey(active.secret, salt));
-        return this.#rememberCodec(new KeyedCodec(salt, key));
+        const saltBytes = Buffer.from(saltHex, 'hex');
+        const key = await this.#derivedKeys.get(saltHex, () => this.#deriveKey(active.secret, saltBytes));
+        return this.#rememberCodec(new KeyedCodec(saltBytes, key));
       },
       codecSync: (saltHex) => {
         const cached = this.#codecs.get(saltHex);
         if (cached !== undefined) return cached;
-        const salt = Buffer.from(saltHex, 'hex');
+        const saltBytes = Buffer.from(saltHex, 'hex');
         // Node's default scrypt cost, as scryptKey uses: the same key, derived on this thread.
-        return this.#rememberCodec(new KeyedCodec(salt, scryptSync(active.secret, salt, KEY_BYTES)));
+        return this.#rememberCodec(new KeyedCodec(saltBytes, scryptSync(active.secret, saltBytes, KEY_BYTES)));
       },
       runLocked: (filePath, task) => this.#locks.run(filePath, task),
       sweepOnce: (directory) => this.#sweeper.sweepOnce(directory),

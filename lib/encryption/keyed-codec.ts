@@ -77,11 +77,11 @@ export class KeyedCodec {
   openLine(line: string): string {
     const parts = line.split('.');
     if (parts.length !== 3) throw new DecryptionError(`expected 3 dot-separated parts, got ${parts.length}`);
-    const [iv = EMPTY, authTag = EMPTY, ciphertext = EMPTY] = parts.map((part) => Buffer.from(part, 'base64'));
-    if (iv.length !== IV_BYTES || authTag.length !== AUTH_TAG_BYTES) throw new DecryptionError('the IV or auth tag has the wrong length');
+    const [iv = EMPTY, tag = EMPTY, ciphertext = EMPTY] = parts.map((part) => Buffer.from(part, 'base64'));
+    if (iv.length !== IV_BYTES || tag.length !== AUTH_TAG_BYTES) throw new DecryptionError('the IV or auth tag has the wrong length');
     try {
       const decipher = createDecipheriv(ALGORITHM, this.#key, iv, { authTagLength: AUTH_TAG_BYTES });
-      decipher.setAuthTag(authTag);
+      decipher.setAuthTag(tag);
       return Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString('utf8');
     } catch (error) {
       throw new DecryptionError('authentication failed: the line was altered, torn or written under another key', { cause: error });

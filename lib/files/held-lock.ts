@@ -145,14 +145,14 @@ export class ProcessLockHandle implements HeldLock {
    */
   async #refresh(isStrict: boolean): Promise<void> {
     const monoMs = performance.now();
-    const now = Date.now();
+    const nowMs = Date.now();
     try {
-      await this.#fs.utimes(this.#lockPath, now);
+      await this.#fs.utimes(this.#lockPath, nowMs);
       // Judged on completion: until the touch lands, the entry shows the previous time.
       if (!this.#isFreshNow()) this.#wasLate = true;
       const record = await readRecord(this.#fs, this.#lockPath);
       if (record === this.#content) {
-        this.#lastRefresh = { wallMs: now, monoMs };
+        this.#lastRefresh = { wallMs: nowMs, monoMs };
         return;
       }
       if (record === undefined) {

@@ -53,12 +53,12 @@ export class CommandRunner {
       return Promise.reject(classify(command, error));
     }
     // One promise and one timer per command: this sits on every round trip (getSession's budget is 1.5x a bare GET).
-    return new Promise((resolve, reject) => {
+    return new Promise((settleWith, reject) => {
       const timer = setTimeout(() => reject(new RedisTimeoutError(command, this.#timeoutMs)), this.#timeoutMs);
       Promise.resolve(sent).then(
         (reply) => {
           clearTimeout(timer);
-          resolve(reply);
+          settleWith(reply);
         },
         (error: unknown) => {
           clearTimeout(timer);

@@ -76,12 +76,12 @@ export async function migrateFilesToRedis(backend: RedisBackend, options: Migrat
     readRecords(encryption, options.clientsPath ?? defaultStorePath('oauth_clients.enc'), 'clients'),
   ]);
   const names = await backend.names();
-  const now = Date.now();
-  const sessions = await copyRecords(sessionRecords, SESSION, (session) => session.expiresAt <= now, async (session) => {
+  const nowMs = Date.now();
+  const sessions = await copyRecords(sessionRecords, SESSION, (session) => session.expiresAt <= nowMs, async (session) => {
     const sealed = await sealRecord(encryption, session);
     return (await backend.call(['SET', names.session(session.sessionId), sealed, 'PXAT', redisTime(session.expiresAt), 'NX'])) === 'OK';
   });
-  const refreshTokens = await copyRecords(tokenRecords, TOKEN, (token) => token.expires_at <= now, async (token) => {
+  const refreshTokens = await copyRecords(tokenRecords, TOKEN, (token) => token.expires_at <= nowMs, async (token) => {
     // The rotated flag lives beside the sealed record (the scripts read it), so the record is sealed unrotated.
     const sealed = await sealRecord(encryption, { ...token, rotated: false });
     const keys = [names.token(token.token), names.clientTokenIndex(token.client_id)];

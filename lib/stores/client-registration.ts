@@ -45,7 +45,7 @@ export function clientFromRequest(request: ClientRegistrationRequest, policy: Re
       `response_types and grant_types must be at most ${maxArrayLength} strings, token_endpoint_auth_method a string (strings of at most ${maxStringLength} characters)`,
     );
   }
-  const client: OAuthClient = {
+  const registered: OAuthClient = {
     client_id: newClientId(),
     client_name: name,
     redirect_uris: [...uris],
@@ -53,9 +53,9 @@ export function clientFromRequest(request: ClientRegistrationRequest, policy: Re
     response_types: [...response_types] as ResponseType[],
     grant_types: [...grant_types] as GrantType[],
     token_endpoint_auth_method: token_endpoint_auth_method as TokenEndpointAuthMethod,
-    client_id_issued_at: Math.floor(Date.now() / 1000),
+    client_id_issued_at: Math.trunc(Date.now() / 1000),
   };
   // The checks above imply it; kept so no later edit can store what the loader refuses.
-  if (!isOAuthClient(client)) return refuse('invalid_client_metadata', 'the client metadata cannot be stored');
-  return client;
+  if (!isOAuthClient(registered)) return refuse('invalid_client_metadata', 'the client metadata cannot be stored');
+  return registered;
 }

@@ -101,9 +101,9 @@ export class PersistentRefreshTokenStore {
   async loadFromStorage(): Promise<void> {
     this.#file.assertOpen('loadFromStorage');
     await this.#file.load();
-    const now = Date.now();
+    const nowMs = Date.now();
     for (const [token, record] of this.#tokens) {
-      if (record.expires_at > now) continue;
+      if (record.expires_at > nowMs) continue;
       this.#tokens.delete(token);
       this.#file.tidied(token);
     }
@@ -212,8 +212,8 @@ export class PersistentRefreshTokenStore {
   async cleanup(): Promise<number> {
     this.#file.assertOpen('cleanup');
     await this.#file.refresh();
-    const now = Date.now();
-    const removed = this.#removeWhere((record) => record.rotated || record.expires_at <= now);
+    const nowMs = Date.now();
+    const removed = this.#removeWhere((record) => record.rotated || record.expires_at <= nowMs);
     if (removed > 0) this.#debouncer.schedule();
     return removed;
   }
@@ -225,7 +225,7 @@ export class PersistentRefreshTokenStore {
    */
   async flush(): Promise<void> {
     this.#debouncer.cancel();
-    await this.saveToStorage();
+    await this.saveToStorage(); // the public method: a subclass's override is honoured
     await this.#file.ensureFile();
   }
 

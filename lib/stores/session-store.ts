@@ -65,9 +65,9 @@ export class PersistentSessionStore {
   async loadFromStorage(): Promise<void> {
     this.#file.assertOpen('loadFromStorage');
     await this.#file.load();
-    const now = Date.now();
+    const nowMs = Date.now();
     const all = [...this.#sessions.values()].sort((a, b) => a.createdAt - b.createdAt);
-    const live = all.filter((session) => session.expiresAt > now).slice(-this.#maxSessions);
+    const live = all.filter((session) => session.expiresAt > nowMs).slice(-this.#maxSessions);
     const kept = new Set(live);
     this.#sessions.clear();
     for (const session of live) this.#sessions.set(session.sessionId, session);
