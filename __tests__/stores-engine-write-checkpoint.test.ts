@@ -16,7 +16,7 @@ import { SPEC, catchUpKind, change, engineFiles, save, type Rec } from './helper
 import { createService, deferred, makeTempDir, recordingStoreLogger, removeTempDir } from './helpers/store-harness.js';
 
 let dir: string;
-const { file, journal, engineOn, reloaded, journalLines, snapshotIdOnDisk, tempsLeft } = engineFiles(() => dir);
+const { file, journal, engineOn, serviceLosingJournal, reloaded, journalLines, snapshotIdOnDisk, tempsLeft } = engineFiles(() => dir);
 
 beforeEach(() => {
   dir = makeTempDir();
@@ -108,23 +108,15 @@ describe('checkpoints (FR-1.1, invariant 6 of DESIGN section 7)', () => {
   });
 
   test('a new journal gone right after the checkpoint published it: the engine knows it has none, and its next save starts one', async () => {
-    let removeJournal = false;
-    const service = await createService(dir, {
-      fileSystem: {
-        rename: async (from, to) => {
-          await nodeFileSystem.rename(from, to);
-          if (removeJournal && to === journal()) fs.rmSync(to);
-        },
-      },
-    });
+    const { service, lose } = await serviceLosingJournal();
     const engine = engineOn(service);
     change(engine, 'base', 'b'.repeat(70_000));
     await save(engine);
     change(engine, 'in-journal', 'j');
     await save(engine);
-    removeJournal = true;
+    lose.journal = true;
     expect(await checkpoint(engine, 'sessions')).toBe(true);
-    removeJournal = false;
+    lose.journal = false;
     expect(engine.sync.journal).toBeUndefined();
     expect(engine.sync.snapshotId).toBe(snapshotIdOnDisk());
     change(engine, 'after', 'a');

@@ -15,7 +15,7 @@ import { catchUpKind, change, engineFiles, save } from './helpers/engine-harness
 import { createService, deferred, fsError, makeTempDir, recordingStoreLogger, removeTempDir } from './helpers/store-harness.js';
 
 let dir: string;
-const { file, journal, engineOn, reloaded, journalLines, snapshotIdOnDisk } = engineFiles(() => dir);
+const { file, journal, engineOn, serviceLosingJournal, reloaded, journalLines, snapshotIdOnDisk } = engineFiles(() => dir);
 
 beforeEach(() => {
   dir = makeTempDir();
@@ -176,24 +176,16 @@ describe('what a fold and a new journal leave the engine knowing (FR-1.1, NFR-8)
   });
 
   test('a journal gone right after this instance created it fails the save, which keeps its change unsaved; the next save writes it', async () => {
-    let removeJournal = false;
-    const service = await createService(dir, {
-      fileSystem: {
-        rename: async (from, to) => {
-          await nodeFileSystem.rename(from, to);
-          if (removeJournal && to === journal()) fs.rmSync(to);
-        },
-      },
-    });
+    const { service, lose } = await serviceLosingJournal();
     const engine = engineOn(service);
     change(engine, 'base', 'b'.repeat(70_000));
     await save(engine);
     change(engine, 'lost', 'l');
-    removeJournal = true;
+    lose.journal = true;
     await expect(save(engine)).rejects.toThrow('the journal vanished under the lock');
     expect(engine.hasUnsavedChanges).toBe(true);
     expect(engine.sync.journal).toBeUndefined();
-    removeJournal = false;
+    lose.journal = false;
     await save(engine);
     expect(engine.hasUnsavedChanges).toBe(false);
     expect(await reloaded()).toEqual({ base: 70_000, lost: 1 });

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { EncryptionService } from '../../lib/encryption/encryption-service.js';
+import { nodeFileSystem } from '../../lib/files/fs-seam.js';
 import { StoreEngine, type EngineSpec } from '../../lib/stores/store-engine.js';
 import { isObject, isString } from '../../lib/stores/store-file.js';
 import { createService, recordingStoreLogger } from './store-harness.js';
@@ -53,5 +54,18 @@ export function engineFiles(dir: () => string) {
     journalLines: (): string[] => fs.readFileSync(journal(), 'latin1').split('\n'),
     snapshotIdOnDisk: (): string => /^([0-9a-f]{32}):([0-9a-f]{32}):/.exec(fs.readFileSync(file(), 'latin1'))![2]!,
     tempsLeft: (): string[] => fs.readdirSync(dir()).filter((name) => name.endsWith('.tmp')),
+    /** A service whose renames onto the journal path are undone at once while `lose.journal` is true. */
+    serviceLosingJournal: async (): Promise<{ service: EncryptionService; lose: { journal: boolean } }> => {
+      const lose = { journal: false };
+      const service = await createService(dir(), {
+        fileSystem: {
+          rename: async (from, to) => {
+            await nodeFileSystem.rename(from, to);
+            if (lose.journal && to === journal()) fs.rmSync(to);
+          },
+        },
+      });
+      return { service, lose };
+    },
   };
 }
