@@ -4,7 +4,7 @@
  * still idle are deleted, so idle chains stay bounded (NFR-3).
  */
 import { SerialQueue } from '../lib/index.js';
-import { TailChain } from '../lib/queue/tail-chain.js';
+import { newTailChain } from '../lib/queue/tail-chain.js';
 import { RECLAIM_AFTER, TailIndex } from '../lib/queue/tail-index.js';
 import { drain } from './helpers/common.js';
 
@@ -95,7 +95,7 @@ describe('TailIndex: released keys keep their chain, bounded (NFR-3)', () => {
   });
 
   test('a new chain is not noted yet, so its first release puts its key on the next pass', () => {
-    const chain = new TailChain<string, unknown>('k', () => undefined);
+    const chain = newTailChain<string, unknown>('k', () => undefined);
     expect(chain).toMatchObject({ isIdle: false, isNoted: false, depth: 0 });
   });
 

@@ -11,13 +11,17 @@
  * (lib/queue/tail-queue.ts) with a no-op wait observer, as it is and with
  * one choice undone:
  *   - "queue core": as it is, on every workload; on the contended ones, the
- *     gap to the full queue is what the wait monitor's exact wait metrics
- *     (two clock readings per waiting run) cost;
+ *     gap to the full queue is what the wait monitor costs;
+ *   - "two clock readings per wait": the core with an observer that only
+ *     reads the clock when a run starts to wait and when its task starts,
+ *     the least that exact wait metrics need (1,000 queued);
  *   - "keys deleted" and "keys deleted, Map": the core with a key index
- *     (generated beside a copy of the core, see coreWithIndex) that deletes
+ *     (generated beside a copy of the core, see coreWith) that deletes
  *     a released key and makes a new chain for each run, with string keys
  *     in a null-prototype dictionary or in a Map, instead of keeping the
  *     released key's chain idle for reuse (lib/queue/tail-index.ts);
+ *   - "chain as a class": the core with its chain (lib/queue/tail-chain.ts)
+ *     an instance of a class instead of a plain object (generated the same way);
  *   - "deferred start": the real queue with every task wrapped to start one
  *     microtask later, as it would if an idle key's task were chained like a
  *     waiting one instead of starting inside run (uncontended and spread:
@@ -53,6 +57,9 @@ const DEFERRED_START = 'serial-queue, deferred start';
 const CORE = 'queue core';
 const CORE_DELETING = 'queue core, keys deleted';
 const CORE_DELETING_MAP = 'queue core, keys deleted, Map';
+const CORE_CLASS_CHAIN = 'queue core, chain as a class';
+/** The core with the least an exact wait metric needs: one clock reading when a run starts to wait, one when it starts. */
+const CORE_CLOCKED = 'queue core, two clock readings per wait';
 const PASSES = 3;
 const ROUNDS_PER_PASS = 2;
 const SLOW_ROUND_MS = 2_000;
@@ -116,10 +123,14 @@ async function loadImplementation(name) {
     }
     case CORE:
       return coreFactory(await import('../dist/queue/tail-queue.js'));
+    case CORE_CLOCKED:
+      return coreFactory(await import('../dist/queue/tail-queue.js'), clockedObserver());
     case CORE_DELETING:
-      return coreFactory(await coreWithIndex(DELETING_INDEX.replaceAll('USE_MAP', 'false')));
+      return coreFactory(await coreWith('tail-index.js', DELETING_INDEX.replaceAll('USE_MAP', 'false')));
     case CORE_DELETING_MAP:
-      return coreFactory(await coreWithIndex(DELETING_INDEX.replaceAll('USE_MAP', 'true')));
+      return coreFactory(await coreWith('tail-index.js', DELETING_INDEX.replaceAll('USE_MAP', 'true')));
+    case CORE_CLASS_CHAIN:
+      return coreFactory(await coreWith('tail-chain.js', CLASS_CHAIN));
     case DEFERRED_START: {
       const { SerialQueue } = await import('../dist/index.js');
       const logger = { warn() {}, debug() {} };
@@ -203,14 +214,29 @@ async function measure(name, scenarioNames) {
   process.stdout.write(`${JSON.stringify({ samples, slow })}\n`);
 }
 
-/** `run(key, task)` on a fresh core per round, its wait observer a no-op. */
-function coreFactory({ TailQueue }) {
-  const ended = { end() {} };
-  const observer = { waitBegan: () => ended };
+/** `run(key, task)` on a fresh core per round, its wait observer a no-op unless one is given. */
+function coreFactory({ TailQueue }, observer = { waitBegan: () => ({ end() {} }) }) {
   return () => {
     const core = new TailQueue(observer);
     return (key, fn) => core.run(key, fn);
   };
+}
+
+/**
+ * An observer that only sums the waits (what `metrics().totalWaitTimeMs` needs): a clock
+ * reading when a run starts to wait and one when its task starts, nothing else.
+ */
+function clockedObserver() {
+  const sum = { totalWaitTimeMs: 0 };
+  class Wait {
+    constructor() {
+      this.enqueuedAt = performance.now();
+    }
+    end(hasStarted) {
+      if (hasStarted) sum.totalWaitTimeMs += performance.now() - this.enqueuedAt;
+    }
+  }
+  return { waitBegan: () => new Wait() };
 }
 
 /**
@@ -241,13 +267,36 @@ export class TailIndex {
 }
 `;
 
-/** Imports a copy of the built core that uses `indexSource` as its tail-index.js; the copy is removed on exit. */
-async function coreWithIndex(indexSource) {
+/**
+ * The chain as it was before it became a plain object (lib/queue/tail-chain.ts): the same
+ * fields and handlers, on an instance of a class.
+ */
+const CLASS_CHAIN = `
+class TailChain {
+  head = undefined;
+  tail = undefined;
+  depth = 0;
+  watch = undefined;
+  isIdle = false;
+  isNoted = false;
+  constructor(key, settleHead) {
+    this.key = key;
+    this.passValue = (value) => { this.head = undefined; settleHead(this); return value; };
+    this.passError = (error) => { this.head = undefined; settleHead(this); throw error; };
+  }
+}
+export const newTailChain = (key, settleHead) => new TailChain(key, settleHead);
+`;
+
+/** Imports a copy of the built core with `source` as its file `replaced`; the copy is removed on exit. */
+async function coreWith(replaced, source) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssm-bench-core-'));
   process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   const built = new URL('../dist/queue/', import.meta.url);
-  for (const name of ['tail-queue.js', 'tail-chain.js', 'wait-hooks.js']) fs.copyFileSync(new URL(name, built), path.join(dir, name));
-  fs.writeFileSync(path.join(dir, 'tail-index.js'), indexSource);
+  for (const name of ['tail-queue.js', 'tail-chain.js', 'tail-index.js', 'wait-hooks.js']) {
+    if (name !== replaced) fs.copyFileSync(new URL(name, built), path.join(dir, name));
+  }
+  fs.writeFileSync(path.join(dir, replaced), source);
   return import(pathToFileURL(path.join(dir, 'tail-queue.js')).href);
 }
 
@@ -273,6 +322,8 @@ function orchestrate() {
     { impl: CORE, label: CORE, flags: [], scenarios: SCENARIOS.map((s) => s.name) },
     { impl: CORE_DELETING, label: CORE_DELETING, flags: [], scenarios: [UNCONTENDED, SPREAD] },
     { impl: CORE_DELETING_MAP, label: CORE_DELETING_MAP, flags: [], scenarios: [UNCONTENDED, SPREAD] },
+    { impl: CORE_CLASS_CHAIN, label: CORE_CLASS_CHAIN, flags: [], scenarios: [UNCONTENDED, SPREAD] },
+    { impl: CORE_CLOCKED, label: CORE_CLOCKED, flags: [], scenarios: [CONTENDED_SMALL] },
   ];
   const samples = Object.fromEntries(runs.map(({ label }) => [label, {}]));
   const slowNotes = [];
@@ -319,8 +370,9 @@ function orchestrate() {
   const gain = (label, scenario) => round(ns(label, scenario) / ns('serial-queue', scenario), 2);
   const gain2 = (label, over, scenario) => round(ns(label, scenario) / ns(over, scenario), 2);
   const internalNotes = [
-    `wait monitor (lib/queue/wait-monitor.ts): the queue core with a no-op observer takes ${round(ns(CORE, CONTENDED_SMALL) / ns('async-lock', CONTENDED_SMALL), 2)}x async-lock's time at 1,000 queued, the full queue ${round(ns('serial-queue', CONTENDED_SMALL) / ns('async-lock', CONTENDED_SMALL), 2)}x: the monitor adds ${round(ns('serial-queue', CONTENDED_SMALL) - ns(CORE, CONTENDED_SMALL))} ns per waiting run, two clock readings for exact wait metrics among them`,
+    `wait monitor (lib/queue/wait-monitor.ts): at 1,000 queued, the queue core with a no-op observer takes ${round(ns(CORE, CONTENDED_SMALL) / ns('async-lock', CONTENDED_SMALL), 2)}x async-lock's time, the core with an observer that only reads the clock when a run starts to wait and when it starts (the least exact wait metrics need) ${round(ns(CORE_CLOCKED, CONTENDED_SMALL) / ns('async-lock', CONTENDED_SMALL), 2)}x, and the full queue ${round(ns('serial-queue', CONTENDED_SMALL) / ns('async-lock', CONTENDED_SMALL), 2)}x: the monitor adds ${round(ns('serial-queue', CONTENDED_SMALL) - ns(CORE, CONTENDED_SMALL))} ns per waiting run, ${round(ns(CORE_CLOCKED, CONTENDED_SMALL) - ns(CORE, CONTENDED_SMALL))} ns of it the two clock readings`,
     `key index (lib/queue/tail-index.ts): deleting a released key and making a new chain per run costs the core ${gain2(CORE_DELETING, CORE, UNCONTENDED)}x its time uncontended (${gain2(CORE_DELETING_MAP, CORE, UNCONTENDED)}x with string keys in a Map) and ${gain2(CORE_DELETING, CORE, SPREAD)}x on spread (${gain2(CORE_DELETING_MAP, CORE, SPREAD)}x with a Map)`,
+    `plain-object chain (lib/queue/tail-chain.ts): the same chain as an instance of a class costs the core ${gain2(CORE_CLASS_CHAIN, CORE, UNCONTENDED)}x its time uncontended and ${gain2(CORE_CLASS_CHAIN, CORE, SPREAD)}x on spread`,
     `synchronous start (lib/queue/tail-queue.ts #start): starting an idle key's task one microtask later instead of inside run costs ${gain(DEFERRED_START, UNCONTENDED)}x uncontended and ${gain(DEFERRED_START, SPREAD)}x spread`,
   ];
   const bigYoungFlat = ns(BIG_YOUNG_GEN.label, CONTENDED_LARGE) / ns(BIG_YOUNG_GEN.label, CONTENDED_SMALL);

@@ -6,7 +6,7 @@
  * concerns reach the core through the hooks of wait-hooks.ts, used only when
  * a run has to wait: the observer (warnings, metrics) and a per-run exit (abort).
  */
-import { TailChain } from './tail-chain.js';
+import { newTailChain, type TailChain } from './tail-chain.js';
 import { TailIndex } from './tail-index.js';
 import type { WaitEnd, WaitExit, WaitObserver } from './wait-hooks.js';
 
@@ -64,7 +64,7 @@ export class TailQueue<K, S> {
   }
 
   #newChain(key: K): TailChain<K, S> {
-    const chain = new TailChain<K, S>(key, this.#settleHead);
+    const chain = newTailChain<K, S>(key, this.#settleHead);
     this.#chains.add(key, chain);
     return chain;
   }

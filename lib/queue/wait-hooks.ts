@@ -5,7 +5,8 @@
 
 /** A key's line as the observer sees it: live until the key goes idle, with a slot for the observer's state. */
 export interface WaitingLine<S> {
-  readonly waiting: number;
+  /** Tasks running or waiting on the key (the waiting ones are all but the one running). */
+  readonly depth: number;
   watch: S | undefined;
 }
 

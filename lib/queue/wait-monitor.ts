@@ -12,6 +12,9 @@ import type { WaitEnd, WaitObserver, WaitingLine } from './wait-hooks.js';
 /** The clock is read at call time so jest's fake timers can drive it. */
 const now = (): number => globalThis.performance.now();
 
+/** Tasks waiting on a line: all but the one running. */
+const waitingOn = (line: WaitingLine<unknown>): number => Math.max(0, line.depth - 1);
+
 export interface WaitThresholds {
   readonly depthWarningThreshold: number;
   readonly waitWarningMs: number;
@@ -46,27 +49,36 @@ export class WaitList {
     if (this.#oldest === undefined) this.#newest = undefined;
     return this.#oldest;
   }
+
+  /** `waiter` has ended: if it was the oldest, drop it and those that ended behind it. */
+  ended(waiter: Waiter): void {
+    // A run that ends out of turn (one that left) leaves an older one waiting: nothing to do.
+    if (waiter !== this.#oldest || this.oldestWaiter() !== undefined) return;
+    // The timer is only needed while someone waits.
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+  }
 }
 
 /** A run that has not started yet, in its key's FIFO list; the core ends its wait once. */
 class Waiter implements WaitEnd {
-  readonly enqueuedAt = now();
   isWaiting = true;
   next: Waiter | undefined = undefined;
   readonly #list: WaitList;
 
-  constructor(list: WaitList) {
+  constructor(
+    list: WaitList,
+    readonly enqueuedAt: number,
+  ) {
     this.#list = list;
   }
 
   end(hasStarted: boolean): void {
     this.isWaiting = false;
     const list = this.#list;
-    // The timer is only needed while someone waits (clearing none is a no-op).
-    if (list.oldestWaiter() === undefined) {
-      clearTimeout(list.timer);
-      list.timer = undefined;
-    }
+    list.ended(this);
     if (hasStarted) list.monitor.measure(list.key, now() - this.enqueuedAt);
   }
 }
@@ -74,6 +86,9 @@ class Waiter implements WaitEnd {
 /** The core's observer; its per-key state (a WaitList) lives in the line's `watch` slot, one per episode. */
 export class WaitMonitor<K> implements WaitObserver<K, WaitList> {
   readonly #thresholds: WaitThresholds;
+  // Read on every wait: kept in fields of their own, one load each.
+  readonly #depthWarningThreshold: number;
+  readonly #slowWaitMs: number;
   readonly #logger: QueueLogger;
   totalWaitTimeMs = 0;
   longestWaitMs = 0;
@@ -82,28 +97,31 @@ export class WaitMonitor<K> implements WaitObserver<K, WaitList> {
 
   constructor(thresholds: WaitThresholds, logger: QueueLogger) {
     this.#thresholds = thresholds;
+    this.#depthWarningThreshold = thresholds.depthWarningThreshold;
+    this.#slowWaitMs = thresholds.slowWaitMs;
     this.#logger = logger;
   }
 
   waitBegan(key: K, line: WaitingLine<WaitList>): WaitEnd {
     const waits = (line.watch ??= new WaitList(key, this as WaitMonitor<unknown>));
-    const waiter = new Waiter(waits);
+    const waiter = new Waiter(waits, now());
     waits.add(waiter);
-    const { depthWarningThreshold } = this.#thresholds;
-    if (!waits.hasWarnedDepth && line.waiting > depthWarningThreshold) {
+    const depthWarningThreshold = this.#depthWarningThreshold;
+    const waiting = waitingOn(line);
+    if (waiting > depthWarningThreshold && !waits.hasWarnedDepth) {
       waits.hasWarnedDepth = true;
       this.queueDepthWarnings += 1;
-      this.#log('warn', { key, depth: line.waiting, threshold: depthWarningThreshold }, `${line.waiting} tasks are waiting on one key (threshold ${depthWarningThreshold})`);
+      this.#log('warn', { key, depth: waiting, threshold: depthWarningThreshold }, `${waiting} tasks are waiting on one key (threshold ${depthWarningThreshold})`);
     }
-    this.#armWaitTimer(key, line, waits);
+    if (waits.timer === undefined && !waits.hasWarnedWait) this.#armWaitTimer(key, line, waits);
     return waiter;
   }
 
   /** A waiter started after `waitedMs`. */
   measure(key: K, waitedMs: number): void {
     this.totalWaitTimeMs += waitedMs;
-    this.longestWaitMs = Math.max(this.longestWaitMs, waitedMs);
-    if (waitedMs > this.#thresholds.slowWaitMs) this.#log('debug', { key, waitedMs }, 'task started after a slow wait');
+    if (waitedMs > this.longestWaitMs) this.longestWaitMs = waitedMs;
+    if (waitedMs > this.#slowWaitMs) this.#log('debug', { key, waitedMs }, 'task started after a slow wait');
   }
 
   /**
@@ -131,7 +149,7 @@ export class WaitMonitor<K> implements WaitObserver<K, WaitList> {
         }
         waits.hasWarnedWait = true;
         this.waitWarnings += 1;
-        this.#log('warn', { key, waitedMs, depth: line.waiting }, `a task has waited ${Math.round(waitedMs)} ms on one key and has not started`);
+        this.#log('warn', { key, waitedMs, depth: waitingOn(line) }, `a task has waited ${Math.round(waitedMs)} ms on one key and has not started`);
       },
       delay,
     );
