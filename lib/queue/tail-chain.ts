@@ -25,11 +25,15 @@ export interface TailChain<K, S> extends WaitingLine<S>, IndexSlot {
 /**
  * A new, live chain for `key`.
  *
- * A plain object, not a class instance: an uncontended run reads and writes
- * its chain several times, and with a class instance the core took about 1.4x
- * as long per uncontended run on Node 20 (bench/queue.bench.mjs, row "queue
- * core, chain as a class"). Every field is written here, in one order, so all
- * chains share one shape.
+ * A plain object, not a class instance. With a class, V8 (Node 20) built
+ * objects of one queue into its optimised code for the uncontended path, and
+ * threw that code away once the queue was collected (a "weak objects"
+ * deoptimisation, 152 of them over 25 fresh queues in `node --trace-deopt`,
+ * none with a plain object): a process that makes queues over time (tests,
+ * the bench's fresh queue per round) ran that path 1.2-1.35x as long
+ * (bench/queue.bench.mjs, row "queue core, chain as a class"). One long-lived
+ * queue measures the same either way (about 115 ns a run). Every field is
+ * written here, in one order, so all chains share one shape.
  *
  * @param settleHead the queue's one callback for a settled head (per queue, not per chain:
  *   a chain made for a new key then costs one closure context, shared by its two handlers)
