@@ -49,17 +49,6 @@ export class WaitList {
     if (this.#oldest === undefined) this.#newest = undefined;
     return this.#oldest;
   }
-
-  /** `waiter` has ended: if it was the oldest, drop it and those that ended behind it. */
-  ended(waiter: Waiter): void {
-    // A run that ends out of turn (one that left) leaves an older one waiting: nothing to do.
-    if (waiter !== this.#oldest || this.oldestWaiter() !== undefined) return;
-    // The timer is only needed while someone waits.
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-  }
 }
 
 /** A run that has not started yet, in its key's FIFO list; the core ends its wait once. */
@@ -78,7 +67,11 @@ class Waiter implements WaitEnd {
   end(hasStarted: boolean): void {
     this.isWaiting = false;
     const list = this.#list;
-    list.ended(this);
+    // The timer is only needed while someone waits (clearing none is a no-op).
+    if (list.oldestWaiter() === undefined) {
+      clearTimeout(list.timer);
+      list.timer = undefined;
+    }
     if (hasStarted) list.monitor.measure(list.key, now() - this.enqueuedAt);
   }
 }
@@ -113,6 +106,7 @@ export class WaitMonitor<K> implements WaitObserver<K, WaitList> {
       this.queueDepthWarnings += 1;
       this.#log('warn', { key, depth: waiting, threshold: depthWarningThreshold }, `${waiting} tasks are waiting on one key (threshold ${depthWarningThreshold})`);
     }
+    // At most one timer per key, and none once this episode's wait warning is given.
     if (waits.timer === undefined && !waits.hasWarnedWait) this.#armWaitTimer(key, line, waits);
     return waiter;
   }
@@ -120,7 +114,7 @@ export class WaitMonitor<K> implements WaitObserver<K, WaitList> {
   /** A waiter started after `waitedMs`. */
   measure(key: K, waitedMs: number): void {
     this.totalWaitTimeMs += waitedMs;
-    if (waitedMs > this.longestWaitMs) this.longestWaitMs = waitedMs;
+    this.longestWaitMs = Math.max(this.longestWaitMs, waitedMs);
     if (waitedMs > this.#slowWaitMs) this.#log('debug', { key, waitedMs }, 'task started after a slow wait');
   }
 
@@ -130,7 +124,6 @@ export class WaitMonitor<K> implements WaitObserver<K, WaitList> {
    * since started, it re-arms for the new oldest one.
    */
   #armWaitTimer(key: K, line: WaitingLine<WaitList>, waits: WaitList): void {
-    if (waits.hasWarnedWait || waits.timer !== undefined) return;
     const oldest = waits.oldestWaiter();
     if (oldest === undefined) return;
     const { waitWarningMs } = this.#thresholds;
