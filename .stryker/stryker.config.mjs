@@ -13,7 +13,7 @@ import path from 'node:path';
 
 /** The in-process suites that drive the stores (the scopes `stores` and `engine`). */
 const STORE_SUITES = [
-  'stores-{catch-up,checkpoint,client,concurrency,fresh-stamp,journal,journal-format,load,merge,refresh-token,save-coalescer,session,snapshot-reader,unsaved,validation,wrong-key,durability}',
+  'stores-{catch-up,checkpoint,client,concurrency,fresh-stamp,journal,journal-format,load,merge,refresh-token,save-coalescer,session,short-reads,snapshot-reader,unsaved,validation,wrong-key,durability}',
   // The engine's own suites (StoreEngine, StoreSync and the readers driven directly).
   'stores-engine-{read,read-sync,write,write-checkpoint,write-files}',
   'shutdown',

@@ -11,6 +11,7 @@
  */
 // 'fs', not 'node:fs': a consumer's jest.mock('fs') must reach these reads too (see files/node-fs.ts).
 import fs from 'fs';
+import { readFullySync } from '../files/read-fully.js';
 import { encodeEntry, formatHeader, snapshotIdOf } from './journal-format.js';
 import { statPath } from './snapshot-reader.js';
 import type { StoreEngine } from './store-engine.js';
@@ -72,12 +73,7 @@ function readRange(filePath: string, from: number, to: number): string {
   const bytes = Buffer.alloc(to - from);
   const fd = fs.openSync(filePath, 'r');
   try {
-    let read = 0;
-    while (read < bytes.length) {
-      const n = fs.readSync(fd, bytes, read, bytes.length - read, from + read);
-      if (n === 0) break;
-      read += n;
-    }
+    readFullySync(fd, bytes, from);
   } finally {
     fs.closeSync(fd);
   }

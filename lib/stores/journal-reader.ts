@@ -9,6 +9,7 @@
 // 'fs', not 'node:fs': a consumer's jest.mock('fs') must reach these reads too (see files/node-fs.ts).
 import fs from 'fs';
 import { errorCode } from '../files/fs-seam.js';
+import { readFullySync } from '../files/read-fully.js';
 import type { RecordSpec } from './record-rules-spec.js';
 import { completeLines, decodeEntry, isCheckpoint, parseHeader, type JournalHeader, type JournalLine } from './journal-format.js';
 import { stampOf, type CodecProvider, type FileStamp } from './snapshot-reader.js';
@@ -87,7 +88,7 @@ export interface JournalFile {
 export function readJournalFile(fd: number): JournalFile | undefined {
   const stats = fs.fstatSync(fd);
   const bytes = Buffer.allocUnsafe(stats.size);
-  const read = readFully(fd, bytes, 0);
+  const read = readFullySync(fd, bytes, 0);
   const all = completeLines(bytes.subarray(0, read), 0);
   const first = all[0];
   if (first === undefined) return undefined;
@@ -123,24 +124,14 @@ export function readJournalTail<T>(journalPath: string, cursor: JournalCursor, s
     if (stats.ino !== cursor.stamp.ino || stats.size < cursor.offset) return undefined;
     // An inode can be reused by a newer journal: its header (random salt or base) tells them apart.
     const headerBytes = Buffer.allocUnsafe(cursor.headerLine.length + 1);
-    readFully(fd, headerBytes, 0);
+    readFullySync(fd, headerBytes, 0);
     if (headerBytes.toString('latin1') !== `${cursor.headerLine}\n`) return undefined;
     const bytes = Buffer.allocUnsafe(stats.size - cursor.offset);
-    const read = readFully(fd, bytes, cursor.offset);
+    const read = readFullySync(fd, bytes, cursor.offset);
     const size = cursor.offset + read;
     const scan = scanLines(completeLines(bytes.subarray(0, read), cursor.offset), cursor.offset, spec, codecOf, cursor.header.saltHex);
     return { cursor: { ...cursor, offset: scan.offset, stamp: { ...stampOf(stats), size } }, scan };
   } finally {
     fs.closeSync(fd);
   }
-}
-
-function readFully(fd: number, into: Buffer, position: number): number {
-  let total = 0;
-  while (total < into.length) {
-    const read = fs.readSync(fd, into, total, into.length - total, position + total);
-    if (read === 0) break;
-    total += read;
-  }
-  return total;
 }

@@ -8,6 +8,7 @@ import type { KeyedCodec } from '../encryption/keyed-codec.js';
 import { parsePayload } from '../encryption/crypto-format.js';
 import { DecryptionError } from '../encryption/errors.js';
 import { errorCode } from '../files/fs-seam.js';
+import { readFullySync } from '../files/read-fully.js';
 import type { RecordSpec } from './record-rules-spec.js';
 import { STORE_VERSION, isObject } from './store-file.js';
 import { UnsupportedStoreVersionError } from './store-errors.js';
@@ -61,7 +62,7 @@ export function readSnapshotId(filePath: string): string | undefined {
   }
   try {
     const prefix = Buffer.alloc(PREFIX_BYTES);
-    const length = fs.readSync(fd, prefix, 0, PREFIX_BYTES, 0);
+    const length = readFullySync(fd, prefix, 0);
     return /^\s*[0-9a-f]{32}:([0-9a-f]{32}):/.exec(prefix.toString('latin1', 0, length))?.[1];
   } finally {
     fs.closeSync(fd);
@@ -103,7 +104,7 @@ export function readSnapshot<T>(filePath: string, spec: RecordSpec<T>, codecOf: 
     stamp = stampOf(fs.fstatSync(fd));
     // The salt first, from the prefix: a key still to derive must not cost a read of the whole file.
     const prefix = Buffer.alloc(Math.min(PREFIX_BYTES, stamp.size));
-    fs.readSync(fd, prefix, 0, prefix.length, 0);
+    readFullySync(fd, prefix, 0);
     const head = /^\s*([0-9a-f]{32}):([0-9a-f]{32}):/.exec(prefix.toString('latin1'));
     id = head?.[2];
     codec = head?.[1] === undefined ? undefined : codecOf(head[1]);
