@@ -1,7 +1,8 @@
 /**
- * NFR-3 on the reworked head path (ee6c345): the chain now keeps the head
- * task's own promise (`chain.head`), and TailIndex notes each released key
- * once per reclaiming pass. Measured in child processes (`node --expose-gc`)
+ * NFR-3 on the reworked head path (ee6c345): the head task's own promise is
+ * what its caller's promise derives from (the chain kept it as `chain.head`
+ * until the first waiting run went behind a gate, `chain.wake`), and
+ * TailIndex notes each released key once per reclaiming pass. Measured in child processes (`node --expose-gc`)
  * on the BUILT dist/ (build first: `npx tsc -p tsconfig.build.json`).
  */
 import { spawnSync } from 'node:child_process';
@@ -59,7 +60,8 @@ describe('NFR-3 the chain keeps nothing of a settled head task', () => {
   // own promise, and so its value or rejection reason, until the key is released. A key kept busy
   // (a waiter always behind the running task) keeps its first task's outcome alive for as long as
   // it stays busy, after its caller has dropped it. At ce12509 `head` was the void tail and this
-  // test passes there (checked against a build of that commit).
+  // test passes there (checked against a build of that commit). Since then the chain keeps no
+  // reference to the head task's promise at all (the first waiting run goes behind `chain.wake`).
   test.each(['fulfils', 'rejects'] as const)('a head task that %s: its outcome is collectable once its caller dropped it, while the key stays busy', (outcome) => {
     const report = headRetention(outcome);
     expect(report).toEqual({ whileBusy: { isReachable: false, depth: 1 }, afterIdle: { isReachable: false, size: 0 } });

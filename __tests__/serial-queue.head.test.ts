@@ -2,8 +2,8 @@
  * The queue core's head path, as an adversarial review attacked it (commit ee6c345; the three
  * defects it found are fixed; the tests marked "Review finding" failed before): an idle
  * key's caller gets `result.then(passValue, passError)`, the first run to wait
- * goes behind the head's own promise (one tick later inside the head's
- * synchronous start), and onIdle() resolves a tick after the last release.
+ * goes behind the head's own promise (since then: behind a gate the head's
+ * handlers open, `chain.wake`), and onIdle() resolves a tick after the last release.
  * Each test states the promise it attacks (README "SerialQueue", DESIGN §3).
  */
 import { SerialQueue } from '../lib/index.js';

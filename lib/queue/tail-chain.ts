@@ -8,8 +8,8 @@ import type { WaitingLine } from './wait-hooks.js';
 
 export interface TailChain<K, S> extends WaitingLine<S>, IndexSlot {
   readonly key: K;
-  /** The first task's own promise while it runs; undefined during its synchronous part and once it settled. */
-  head: Promise<unknown> | undefined;
+  /** Opens the gate of the first run waiting behind the head (set by that run); undefined when none waits. */
+  wake: (() => void) | undefined;
   /** Settles, never rejects, once the newest waiting run is done; undefined until a run waits. */
   tail: Promise<void> | undefined;
   /** Tasks running or waiting; a run that left no longer counts. */
@@ -41,24 +41,30 @@ export interface TailChain<K, S> extends WaitingLine<S>, IndexSlot {
 export function newTailChain<K, S>(key: K, settleHead: (chain: TailChain<K, S>) => void): TailChain<K, S> {
   const chain: TailChain<K, S> = {
     key,
-    head: undefined,
+    wake: undefined,
     tail: undefined,
     depth: 0,
     watch: undefined,
     isIdle: false,
     isNoted: false,
-    // `head` is let go first: a run still waiting has linked behind it already (it set `tail`),
-    // and a key kept busy must not keep its first task's value or error alive (NFR-3).
+    // The gate opens before the run is settled: a run that waited and left may leave nothing
+    // counted, and the release that follows drops `wake`.
     passValue: (value) => {
-      chain.head = undefined;
+      openGate(chain);
       settleHead(chain);
       return value;
     },
     passError: (error) => {
-      chain.head = undefined;
+      openGate(chain);
       settleHead(chain);
       throw error;
     },
   };
   return chain;
+}
+
+function openGate(chain: TailChain<unknown, unknown>): void {
+  const wake = chain.wake;
+  chain.wake = undefined;
+  wake?.();
 }

@@ -55,12 +55,10 @@ export class TailQueue<K, S> {
     const chain = idle ?? this.#newChain(key);
     if (idle !== undefined) this.#chains.revive(chain);
     chain.depth = 1;
-    const result = invoke(task);
-    chain.head = result;
-    // One promise for the caller and the key: its handlers settle the run, then pass the outcome
-    // on, so a failure the caller drops is still an unhandled rejection (NFR-8). A run that waits
-    // behind this one derives its own, later, gate from `head` (see #wait).
-    return then(result, chain.passValue, chain.passError) as Promise<T>;
+    // One promise for the caller and the key: its handlers settle the run (and open the gate of
+    // a run waiting behind it, see #wait), then pass the outcome on, so a failure the caller
+    // drops is still an unhandled rejection (NFR-8).
+    return then(invoke(task), chain.passValue, chain.passError) as Promise<T>;
   }
 
   #newChain(key: K): TailChain<K, S> {
@@ -76,10 +74,10 @@ export class TailQueue<K, S> {
     let wait: WaitEnd | undefined = undefined;
     // Dropped when the run leaves: the link it keeps in the chain then holds nothing of the caller's (NFR-3).
     let job: typeof task | undefined = task;
-    // The first run to wait goes behind the head's own promise; its handlers come after the
-    // head's caller's, so that caller settles first. Inside the head's synchronous start `head`
-    // is not set yet: it is a tick later, and the head cannot settle before that tick.
-    const previous = chain.tail ?? (chain.head === undefined ? Promise.resolve().then(() => behind(chain.head)) : behind(chain.head));
+    // The first run to wait goes behind a gate that the head's handler opens (TailChain.wake)
+    // before the head's caller's promise settles; `.then()` adds the hop that lets that caller
+    // resume first.
+    const previous = chain.tail ?? new Promise<void>((open) => (chain.wake = open)).then();
     // Registered now, so the task runs in the caller's async context (AsyncLocalStorage).
     const outcome = previous.then(() => {
       if (turn === 'left') return undefined;
@@ -115,7 +113,7 @@ export class TailQueue<K, S> {
     if (isCounted) this.#uncount(chain);
     // Runs still behind this tail that left never start: they do not hold the key.
     if (chain.depth > 0 || chain.isIdle) return;
-    chain.tail = chain.head = chain.watch = undefined;
+    chain.tail = chain.wake = chain.watch = undefined;
     this.#chains.release(key, chain);
     if (this.#chains.size === 0 && this.#idle !== undefined) {
       // The head's handler releases its key before its caller's promise settles: `onIdle()` is
@@ -132,8 +130,6 @@ export class TailQueue<K, S> {
   }
 }
 
-const ignore = (): void => undefined;
-
 /**
  * The built-in `then`: a task's native promise may carry a `then` of its own (an instrumentation
  * wrapper, say) that calls back twice, which would settle a run twice and release a busy key.
@@ -141,11 +137,6 @@ const ignore = (): void => undefined;
 const builtinThen = Promise.prototype.then;
 const then = <T, R>(promise: Promise<T>, onValue: (value: T) => R, onError: (error: unknown) => R): Promise<R> =>
   builtinThen.call(promise, onValue, onError) as Promise<R>;
-
-/** Settles, never rejects, once `head` has settled. */
-function behind(head: Promise<unknown> | undefined): Promise<void> {
-  return then(head!, ignore, ignore);
-}
 
 /** Calls `task`, turning a synchronous throw into a rejection. */
 function invoke<T>(task: () => T | PromiseLike<T>): Promise<T> {
