@@ -109,6 +109,38 @@ describe('review of issue 12: hostile tasks (FR-1.1, NFR-8)', () => {
   });
 });
 
+describe('review of issue 12: hostile run options (FR-1.1)', () => {
+  // DEFECT (review-12 #4): `signal` is not checked. On an idle key a non-AbortSignal is ignored and
+  // the task runs; on a busy key the abort layer calls signal.addEventListener inside the caller's
+  // promise executor, so the caller gets a TypeError (no `code`) at once while the run keeps its
+  // place and its task still runs later: the caller is told "failed" for work that is done (a
+  // retry writes twice). The fanout also keeps the bogus object in its map (set before the throw).
+  test.failing.each([
+    ['an empty object', {}],
+    ['a string', 'not a signal'],
+    ['an object with aborted false only', { aborted: false }],
+  ])('FR-1.1: a run on a busy key given %s as signal either runs its task and settles with its value, or rejects and never runs it', async (_name, signal) => {
+    const queue = new SerialQueue<string>();
+    const gate = deferred();
+    void queue.run('k', () => gate.promise);
+    let ran = false;
+    const outcome = queue
+      .run('k', () => {
+        ran = true;
+        return 'value';
+      }, { signal: signal as unknown as AbortSignal })
+      .then(
+        (value) => `resolved ${value}`,
+        (error: unknown) => `rejected ${(error as Error).name}`,
+      );
+    gate.resolve();
+    const settled = await outcome;
+    await queue.onIdle();
+    const isConsistent = (settled === 'resolved value' && ran) || (settled.startsWith('rejected') && !ran);
+    expect({ settled, ran, isConsistent }).toMatchObject({ isConsistent: true });
+  });
+});
+
 describe('review of issue 12: keys (FR-1.1)', () => {
   test('FR-1.1: NaN is one key, -0 and 0 are one key, "__proto__" and "constructor" are ordinary keys, 1 and "1" differ', async () => {
     const queue = new SerialQueue<unknown>();
