@@ -9,11 +9,12 @@ import { deferred, drain, hold, recordingLogger, useFakeTimersLeavingNone } from
 useFakeTimersLeavingNone();
 
 describe('review of issue 12: depth warning counts the tasks waiting (FR-1.4)', () => {
-  // DEFECT (review-12 #1): the monitor computes "waiting" as depth - 1, assuming one task runs.
+  // Review finding (review-12 #1), fixed since (TailChain.isRunning): the monitor computed
+  // "waiting" as depth - 1, assuming one task runs.
   // Between a head settling and the next task starting, no task runs: the caller of the settled
   // head resumes in that window (by design, it resumes before the next task starts), and a run
   // it adds there is counted as depth - 1, one short. Three tasks wait, threshold 2: no warning.
-  test.failing('FR-1.4: a run added while the key is handed on counts every waiting task (none runs)', async () => {
+  test('FR-1.4: a run added while the key is handed on counts every waiting task (none runs)', async () => {
     const logger = recordingLogger();
     const queue = new SerialQueue({ logger, depthWarningThreshold: 2 });
     const gate = deferred();

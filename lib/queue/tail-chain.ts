@@ -14,6 +14,8 @@ export interface TailChain<K, S> extends WaitingLine<S>, IndexSlot {
   tail: Promise<void> | undefined;
   /** Tasks running or waiting; a run that left no longer counts. */
   depth: number;
+  /** Set while a task runs: from its start until its handler (head) or link (waiting run) settles. */
+  isRunning: boolean;
   /**
    * The head run's handlers: each settles the run, then passes its outcome on to
    * the caller. Made once per chain, so an uncontended run makes no closure.
@@ -32,8 +34,9 @@ export interface TailChain<K, S> extends WaitingLine<S>, IndexSlot {
  * none with a plain object): a process that makes queues over time (tests,
  * the bench's fresh queue per round) ran that path 1.2-1.35x as long
  * (bench/queue.bench.mjs, row "queue core, chain as a class"). One long-lived
- * queue measures the same either way (about 115 ns a run). Every field is
- * written here, in one order, so all chains share one shape.
+ * queue measured the same either way (a harness that reused one queue for
+ * every round, 2026-11-30). Every field is written here, in one order, so all
+ * chains share one shape.
  *
  * @param settleHead the queue's one callback for a settled head (per queue, not per chain:
  *   a chain made for a new key then costs one closure context, shared by its two handlers)
@@ -44,17 +47,20 @@ export function newTailChain<K, S>(key: K, settleHead: (chain: TailChain<K, S>) 
     wake: undefined,
     tail: undefined,
     depth: 0,
+    isRunning: false,
     watch: undefined,
     isIdle: false,
     isNoted: false,
     // The gate opens before the run is settled: a run that waited and left may leave nothing
     // counted, and the release that follows drops `wake`.
     passValue: (value) => {
+      chain.isRunning = false;
       openGate(chain);
       settleHead(chain);
       return value;
     },
     passError: (error) => {
+      chain.isRunning = false;
       openGate(chain);
       settleHead(chain);
       throw error;

@@ -55,6 +55,7 @@ export class TailQueue<K, S> {
     const chain = idle ?? this.#newChain(key);
     if (idle !== undefined) this.#chains.revive(chain);
     chain.depth = 1;
+    chain.isRunning = true;
     // One promise for the caller and the key: its handlers settle the run (and open the gate of
     // a run waiting behind it, see #wait), then pass the outcome on, so a failure the caller
     // drops is still an unhandled rejection (NFR-8).
@@ -85,7 +86,8 @@ export class TailQueue<K, S> {
       turn = 'started';
       // Told of this wait synchronously in #wait, long before any turn can come.
       wait!.end(true);
-      return invoke(job!);
+      chain.isRunning = true;
+      return ownOutcome(invoke(job!));
     });
     // The caller's promise (or the exit's) is derived before the tail: it settles before the key is handed on.
     const result = exit === undefined ? (outcome.then() as Promise<T>) : exit(outcome, () => {
@@ -100,7 +102,11 @@ export class TailQueue<K, S> {
       return true;
     });
     // The tail swallows the outcome (the caller still gets it), so a failure never poisons the chain.
-    const finish = (): void => this.#settle(key, chain, turn !== 'left');
+    const finish = (): void => {
+      // Only a run that started ran: a link of a run that left may settle after the key has a new head.
+      if (turn === 'started') chain.isRunning = false;
+      this.#settle(key, chain, turn !== 'left');
+    };
     chain.tail = outcome.then(finish, finish);
     // Told once the run holds its place: a run the observer makes (a logger on this key) queues behind it.
     wait = this.#observer.waitBegan(key, chain);
@@ -137,6 +143,20 @@ export class TailQueue<K, S> {
 const builtinThen = Promise.prototype.then;
 const then = <T, R>(promise: Promise<T>, onValue: (value: T) => R, onError: (error: unknown) => R): Promise<R> =>
   builtinThen.call(promise, onValue, onError) as Promise<R>;
+
+const passOn = <T>(value: T): T => value;
+const rethrow = (error: unknown): never => {
+  throw error;
+};
+
+/**
+ * A waiting run's outcome follows its task's promise as the head's does, through the built-in
+ * `then`: returned from a reaction as it is, a native promise with a `then` of its own would be
+ * followed through that one (which may report another value, or never call back).
+ */
+function ownOutcome<T>(promise: Promise<T>): Promise<T> {
+  return Object.hasOwn(promise, 'then') ? then(promise, passOn, rethrow) : promise;
+}
 
 /** Calls `task`, turning a synchronous throw into a rejection. */
 function invoke<T>(task: () => T | PromiseLike<T>): Promise<T> {

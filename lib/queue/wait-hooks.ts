@@ -5,8 +5,10 @@
 
 /** A key's line as the observer sees it: live until the key goes idle, with a slot for the observer's state. */
 export interface WaitingLine<S> {
-  /** Tasks running or waiting on the key (the waiting ones are all but the one running). */
+  /** Tasks running or waiting on the key. */
   readonly depth: number;
+  /** Whether a task on the key runs now; none does while the key is handed from one task to the next. */
+  readonly isRunning: boolean;
   watch: S | undefined;
 }
 

@@ -12,8 +12,8 @@ import type { WaitEnd, WaitObserver, WaitingLine } from './wait-hooks.js';
 /** The clock is read at call time so jest's fake timers can drive it. */
 const now = (): number => globalThis.performance.now();
 
-/** Tasks waiting on a line: all but the one running. */
-const waitingOn = (line: WaitingLine<unknown>): number => Math.max(0, line.depth - 1);
+/** Tasks waiting on a line: all but the one running, if one runs. */
+const waitingOn = (line: WaitingLine<unknown>): number => (line.isRunning ? line.depth - 1 : line.depth);
 
 export interface WaitThresholds {
   readonly depthWarningThreshold: number;
