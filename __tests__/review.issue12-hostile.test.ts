@@ -61,10 +61,12 @@ describe('review of issue 12: hostile tasks (FR-1.1, NFR-8)', () => {
         1,
         'ok',
         'Error: early throw',
-        'TypeError: task is not a function',
-        'TypeError: task is not a function',
+        'InvalidArgumentError: task must be a function; got number',
+        'InvalidArgumentError: task must be a function; got null',
         'last',
       ]);
+      // Refused up front with a code, before taking a place in line (nothing ran).
+      expect(settled.slice(3, 5).map((entry) => (entry.status === 'rejected' ? (entry.reason as { code?: string }).code : 'fulfilled'))).toEqual(['ERR_INVALID_ARGUMENT', 'ERR_INVALID_ARGUMENT']);
     }
     expect(queue.metrics()).toMatchObject({ activeKeys: 0, pending: 0 });
   });
@@ -79,12 +81,12 @@ describe('review of issue 12: hostile tasks (FR-1.1, NFR-8)', () => {
     expect(queue.size).toBe(0);
   });
 
-  // DEFECT (review-12 #2): the core calls the built-in Promise.prototype.then on a head task's
+  // Review finding (review-12 #2), fixed since (tail-queue.ts ownOutcome): the core calls the built-in Promise.prototype.then on a head task's
   // promise (tail-queue.ts `then`, DESIGN §3 invariant 2), but a waiting run returns the task's
   // promise from a reaction, so the engine adopts it through the promise's OWN `then`. A native
   // promise whose own `then` never calls back (or calls back with another value) is fine on an
   // idle key and blocks a busy key for good: every later task on it never starts.
-  test.failing('FR-1.1: a native promise with its own silent then, run on a busy key, does not block the key (as it does not on an idle key)', async () => {
+  test('FR-1.1: a native promise with its own silent then, run on a busy key, does not block the key (as it does not on an idle key)', async () => {
     const queue = new SerialQueue<string>();
     expect(await queue.run('idle', () => promiseWithOwnThen(undefined))).toBe('real');
     const gate = deferred();
@@ -98,7 +100,7 @@ describe('review of issue 12: hostile tasks (FR-1.1, NFR-8)', () => {
     expect(await Promise.race([after, drain().then(() => 'still pending')])).toBe('after');
   });
 
-  test.failing('NFR-8: a waiting run whose task returns a native promise with its own then gets the promise\'s real value, as the head does', async () => {
+  test('NFR-8: a waiting run whose task returns a native promise with its own then gets the promise\'s real value, as the head does', async () => {
     const queue = new SerialQueue<string>();
     expect(await queue.run('k', () => promiseWithOwnThen('fake'))).toBe('real');
     const gate = deferred();
@@ -110,12 +112,13 @@ describe('review of issue 12: hostile tasks (FR-1.1, NFR-8)', () => {
 });
 
 describe('review of issue 12: hostile run options (FR-1.1)', () => {
-  // DEFECT (review-12 #4): `signal` is not checked. On an idle key a non-AbortSignal is ignored and
+  // Review finding (review-12 #4), fixed since (SerialQueue.run checks `signal` before the run takes
+  // its place: InvalidArgumentError, nothing runs). Before: `signal` was not checked. On an idle key a non-AbortSignal is ignored and
   // the task runs; on a busy key the abort layer calls signal.addEventListener inside the caller's
   // promise executor, so the caller gets a TypeError (no `code`) at once while the run keeps its
   // place and its task still runs later: the caller is told "failed" for work that is done (a
   // retry writes twice). The fanout also keeps the bogus object in its map (set before the throw).
-  test.failing.each([
+  test.each([
     ['an empty object', {}],
     ['a string', 'not a signal'],
     ['an object with aborted false only', { aborted: false }],
@@ -136,8 +139,7 @@ describe('review of issue 12: hostile run options (FR-1.1)', () => {
     gate.resolve();
     const settled = await outcome;
     await queue.onIdle();
-    const isConsistent = (settled === 'resolved value' && ran) || (settled.startsWith('rejected') && !ran);
-    expect({ settled, ran, isConsistent }).toMatchObject({ isConsistent: true });
+    expect({ settled, ran }).toEqual({ settled: 'rejected InvalidArgumentError', ran: false });
   });
 });
 

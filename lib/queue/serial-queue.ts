@@ -8,10 +8,11 @@
  */
 import { AbortFanout } from './abort-fanout.js';
 import { runAbortable } from './abort-exit.js';
-import { LockReentryError } from './errors.js';
+import { LockReentryError } from './queue-errors.js';
 import { ReentryGuard } from './reentry-guard.js';
 import { TailQueue } from './tail-queue.js';
 import { createDefaultLogger, type QueueLogger } from '../support/logger.js';
+import { InvalidArgumentError } from '../support/invalid-argument.js';
 import { COUNT, DURATION_MS, numberOption } from '../support/options.js';
 import { WaitMonitor, type WaitList } from './wait-monitor.js';
 
@@ -92,9 +93,15 @@ export class SerialQueue<K = string> {
    * Hazard: awaiting `run` on a key from inside a task running on that same
    * key deadlocks (the inner call waits for the outer task, which waits for
    * it). Use another key, or set `detectReentry` to get a LockReentryError.
+   *
+   * A `task` that is not a function, or a `signal` that is not an AbortSignal,
+   * rejects with InvalidArgumentError (`ERR_INVALID_ARGUMENT`) and nothing runs.
    */
   run<T>(key: K, task: () => T | PromiseLike<T>, options?: RunOptions): Promise<T> {
+    // Checked before the run takes a place in line: a refused run must never run later.
+    if (typeof task !== 'function') return Promise.reject(new InvalidArgumentError('task', 'a function', task));
     const signal = options?.signal;
+    if (signal !== undefined && !isAbortSignal(signal)) return Promise.reject(new InvalidArgumentError('options.signal', 'an AbortSignal', signal));
     if (signal?.aborted === true) return Promise.reject(signal.reason);
     let job = task;
     if (this.#reentry !== undefined) {
@@ -135,4 +142,11 @@ export class SerialQueue<K = string> {
       waitWarnings: monitor.waitWarnings,
     };
   }
+}
+
+/** An AbortSignal by its shape, so a signal from another realm or a polyfill is one too. */
+function isAbortSignal(value: unknown): value is AbortSignal {
+  if (typeof value !== 'object' || value === null) return false;
+  const signal = value as Partial<AbortSignal>;
+  return typeof signal.aborted === 'boolean' && typeof signal.addEventListener === 'function' && typeof signal.removeEventListener === 'function';
 }

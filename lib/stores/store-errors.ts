@@ -2,6 +2,8 @@
  * Typed errors of the persistent stores. Callers branch on `code`; no message
  * carries a session id, a token or user data (NFR-4).
  */
+// The queue refuses bad arguments with it too, so it lives below both layers.
+export { InvalidArgumentError, describeType } from '../support/invalid-argument.js';
 
 /**
  * A store file declares a `version` newer than this library understands.
@@ -53,25 +55,6 @@ export class ShutdownTimeoutError extends Error {
 }
 
 /**
- * A store method or constructor got data it cannot store: the wrong type, or
- * beyond the record limits. Thrown by the sync methods (`createSession`) and
- * constructors, the rejection of the async ones. The message names the
- * argument and what it must be, and says only the type of what came: never
- * the value, which may be a user id or a token.
- */
-export class InvalidArgumentError extends TypeError {
-  override readonly name = 'InvalidArgumentError';
-  readonly code = 'ERR_INVALID_ARGUMENT' as const;
-  /** The argument or field, e.g. `options.scope`. */
-  readonly argument: string;
-
-  constructor(argument: string, expected: string, got: unknown) {
-    super(`${argument} must be ${expected}; got ${describeType(got)}`);
-    this.argument = argument;
-  }
-}
-
-/**
  * A change was asked of a store after `close()` (or `shutdown()`) began.
  * Refused rather than acknowledged: it would never reach disk.
  */
@@ -88,12 +71,4 @@ export class StoreClosedError extends Error {
     this.store = store;
     this.operation = operation;
   }
-}
-
-/** The type of a value for a message: its kind and size, never its content. */
-export function describeType(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  if (typeof value === 'string') return `a string of ${value.length} characters`;
-  return typeof value;
 }
