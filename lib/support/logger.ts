@@ -1,4 +1,4 @@
-import { debuglog, type DebugLogger } from 'node:util';
+import { debuglog, inspect, type DebugLogger } from 'node:util';
 
 /** A pino-compatible logger: structured fields first, message second. */
 export interface QueueLogger {
@@ -28,8 +28,21 @@ export function createDebugLine(): (fields: Record<string, unknown>, message: st
   let debugLine: DebugLogger | undefined;
   return (fields, message) => {
     debugLine ??= debuglog(DEBUG_SECTION);
-    debugLine('%s %j', message, fields);
+    debugLine('%s %s', message, fieldsText(fields));
   };
+}
+
+/**
+ * The fields as JSON, or, where JSON cannot render them (a BigInt, a `toJSON`
+ * that throws, a cycle), as `util.inspect` shows them: the line keeps every
+ * field either way.
+ */
+function fieldsText(fields: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(fields);
+  } catch {
+    return inspect(fields, { breakLength: Infinity, depth: 2 });
+  }
 }
 
 /**
