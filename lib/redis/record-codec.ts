@@ -9,23 +9,10 @@ import type { EncryptionService } from '../encryption/encryption-service.js';
 import type { OAuthClient } from '../stores/client-store.js';
 import type { RefreshToken } from '../stores/refresh-token-store.js';
 import type { UserSession } from '../stores/session-store.js';
-import { isObject, isString, isStringArray, isTime } from '../stores/store-file.js';
+// The file stores' own record rules: a record is the same thing in either backend (and a file
+// record the file store would drop is not migrated).
+import { isOAuthClient, isRefreshToken, isUserSession } from '../stores/record-rules.js';
 import { RedisRecordError } from './redis-errors.js';
-
-/** A session record as the files hold it. */
-export const isUserSession = (value: unknown): value is UserSession =>
-  isObject(value) && isString(value.sessionId) && isString(value.userId) && isTime(value.createdAt) && isTime(value.expiresAt);
-
-/** A refresh token record as the files hold it. */
-export const isRefreshToken = (value: unknown): value is RefreshToken =>
-  isObject(value) && isString(value.token) && isString(value.client_id) && isString(value.user_id) && isString(value.scope) &&
-  isTime(value.created_at) && isTime(value.expires_at) && typeof value.rotated === 'boolean';
-
-/** A client record as the files hold it. */
-export const isOAuthClient = (value: unknown): value is OAuthClient =>
-  isObject(value) && isString(value.client_id) && isString(value.client_name) && isStringArray(value.redirect_uris) &&
-  isStringArray(value.response_types) && isStringArray(value.grant_types) && isString(value.token_endpoint_auth_method) &&
-  isTime(value.client_id_issued_at);
 
 /** How one kind of record is checked and which field holds its id. */
 export interface RecordKind<T> {
