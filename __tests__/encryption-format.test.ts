@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { decryptWithKey, encryptWithKey, parsePayload, scryptKey, type DeriveKey } from '../lib/encryption/crypto-format.js';
-import { DecryptionError } from '../lib/encryption/errors.js';
+import { DecryptionError } from '../lib/encryption/encryption-errors.js';
 import { EncryptionService } from '../lib/encryption/encryption-service.js';
 import { DerivedKeyCache } from '../lib/encryption/derived-key-cache.js';
 import { legacyDecrypt, legacyEncrypt, legacyFixture } from './fixtures/encryption/helpers.js';

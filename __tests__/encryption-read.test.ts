@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { scryptKey } from '../lib/encryption/crypto-format.js';
 import { EncryptionService } from '../lib/encryption/encryption-service.js';
-import { DecryptionError } from '../lib/encryption/errors.js';
+import { DecryptionError } from '../lib/encryption/encryption-errors.js';
 import { capturingLogger, faultySeam, legacyEncrypt, siblingKeyFile } from './fixtures/encryption/helpers.js';
 import { fsError, makeTempDir, removeTempDir } from './helpers/common.js';
 

@@ -37,9 +37,9 @@ export type { StoreLogger } from './stores/store-logger.js';
 export { asyncSessionStore, asyncRefreshTokenStore, asyncClientStore } from './stores/async-adapters.js';
 export type { SessionStore, RefreshTokenStore, ClientStore, TokenGrant } from './stores/contract.js';
 
-export { LockReentryError } from './queue/errors.js';
+export { LockReentryError } from './queue/queue-errors.js';
 export { MockedFileSystemError } from './files/node-fs.js';
-export { DecryptionError, NotInitializedError, KeyFileError, KeyMismatchError } from './encryption/errors.js';
+export { DecryptionError, NotInitializedError, KeyFileError, KeyMismatchError } from './encryption/encryption-errors.js';
 export {
   UnsupportedStoreVersionError, StoreFlushError, ShutdownTimeoutError, InvalidArgumentError, StoreClosedError,
 } from './stores/store-errors.js';

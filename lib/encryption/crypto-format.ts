@@ -4,7 +4,7 @@
  * `scrypt(secret, salt, 32)` with Node's default cost (N=16384, r=8, p=1).
  */
 import { createCipheriv, createDecipheriv, randomBytes, scrypt } from 'node:crypto';
-import { DecryptionError } from './errors.js';
+import { DecryptionError } from './encryption-errors.js';
 
 /** Bytes of salt, IV and auth tag in every payload, and of the AES-256 key. */
 export const SALT_BYTES = 16;

@@ -11,7 +11,7 @@ import { decryptWithKey, encryptWithKey, KEY_BYTES, parsePayload, SALT_BYTES, sc
 import { KeyedCodec } from './keyed-codec.js';
 import { SERVICE_INTERNALS, type ServiceInternals } from './service-internals.js';
 import type { EncryptionHealthStatus, EncryptionServiceConfig, EncryptionServiceSeam, ServiceMutexMetrics } from './encryption-types.js';
-import { DecryptionError, NotInitializedError } from './errors.js';
+import { DecryptionError, NotInitializedError } from './encryption-errors.js';
 import { FileLocks } from '../files/file-locks.js';
 import { createFileSystem, errorCode, type FileSystem } from '../files/fs-seam.js';
 import { DerivedKeyCache } from './derived-key-cache.js';

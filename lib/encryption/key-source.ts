@@ -16,7 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { publishTempFile } from '../files/atomic-write.js';
-import { KeyFileError, KeyMismatchError } from './errors.js';
+import { KeyFileError, KeyMismatchError } from './encryption-errors.js';
 import { errorCode, type FileSystem } from '../files/fs-seam.js';
 import { MockedFileSystemError } from '../files/node-fs.js';
 

@@ -6,7 +6,7 @@
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { AUTH_TAG_BYTES, IV_BYTES, decryptWithKey, encryptWithKey, parsePayload } from './crypto-format.js';
-import { DecryptionError } from './errors.js';
+import { DecryptionError } from './encryption-errors.js';
 
 const ALGORITHM = 'aes-256-gcm';
 const EMPTY = Buffer.alloc(0);

@@ -6,7 +6,7 @@
 import fs from 'fs';
 import type { KeyedCodec } from '../encryption/keyed-codec.js';
 import { parsePayload } from '../encryption/crypto-format.js';
-import { DecryptionError } from '../encryption/errors.js';
+import { DecryptionError } from '../encryption/encryption-errors.js';
 import { errorCode } from '../files/fs-seam.js';
 import { readFullySync } from '../files/read-fully.js';
 import type { RecordSpec } from './record-rules-spec.js';

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import type { EncryptionService } from '../encryption/encryption-service.js';
-import { NotInitializedError } from '../encryption/errors.js';
+import { NotInitializedError } from '../encryption/encryption-errors.js';
 import { checkpoint, needsCheckpoint } from './checkpoint.js';
 import { SaveCoalescer } from './save-coalescer.js';
 import { statPath } from './snapshot-reader.js';
