@@ -12,6 +12,7 @@ import { RedisSessionStore } from '../lib/redis/redis-session-store.js';
 import { PersistentClientStore } from '../lib/stores/client-store.js';
 import { PersistentRefreshTokenStore } from '../lib/stores/refresh-token-store.js';
 import { PersistentSessionStore } from '../lib/stores/session-store.js';
+import { RECORD_LIMITS } from '../lib/stores/record-rules.js';
 import { connectClient, startRedisServer, type RedisServer } from './helpers/redis-server.js';
 import { createService, makeTempDir, removeTempDir, TEST_KEY } from './helpers/store-harness.js';
 
@@ -135,6 +136,16 @@ describe('nothing secret in Redis in clear (NFR-4)', () => {
     const names = await backend.names();
     await send(['COPY', names.session(attacker.sessionId), names.session(victim.sessionId), 'REPLACE']);
     await expect(sessions.getSession(victim.sessionId)).rejects.toMatchObject({ code: 'ERR_REDIS_RECORD', kind: 'session' });
+  });
+
+  test('a record the file store would drop (a string past the record limits) is refused with ERR_REDIS_RECORD, as the file store drops it', async () => {
+    const backend = backendFor();
+    const sessions = new RedisSessionStore(backend);
+    const session = await sessions.createSession('user');
+    const names = await backend.names();
+    const oversized = { ...session, userId: 'u'.repeat(RECORD_LIMITS.maxStringLength + 1) };
+    await send(['SET', names.session(session.sessionId), await service.encrypt(JSON.stringify(oversized)), 'PX', '60000']);
+    await expect(sessions.getSession(session.sessionId)).rejects.toMatchObject({ code: 'ERR_REDIS_RECORD', kind: 'session', message: expect.stringContaining('wrong shape') });
   });
 });
 
