@@ -10,6 +10,7 @@ import { RedisBackend } from '../lib/redis/redis-backend.js';
 import { RedisClientStore } from '../lib/redis/redis-client-store.js';
 import { RedisRefreshTokenStore } from '../lib/redis/redis-refresh-token-store.js';
 import { RedisSessionStore } from '../lib/redis/redis-session-store.js';
+import { RECORD_LIMITS } from '../lib/stores/record-rules.js';
 import { connectClient, startRedisServer, type RedisServer } from './helpers/redis-server.js';
 import { createService, makeTempDir, removeTempDir } from './helpers/store-harness.js';
 
@@ -153,4 +154,14 @@ test('a file that is not a store file rejects with ERR_MIGRATION_SOURCE, a newer
   await service.encryptToFile(JSON.stringify({ version: 2, sessions: [] }), paths.sessionsPath);
   await expect(migrateFilesToRedis(backend, { ...paths })).rejects.toMatchObject({ code: 'ERR_STORE_VERSION' });
   expect(await client.sendCommand(['KEYS', `${backend.keyPrefix}*`])).toEqual([]);
+});
+
+test('a record the file store would drop (a string past the record limits) counts as invalid and is not copied', async () => {
+  const paths = await writeFiles();
+  const oversized = { ...clientRecords[0], client_id: 'client-big', client_name: 'n'.repeat(RECORD_LIMITS.maxStringLength + 1) };
+  await service.encryptToFile(JSON.stringify({ version: 1, clients: [...clientRecords, oversized] }), paths.clientsPath);
+  const backend = backendFor();
+  const report = await migrateFilesToRedis(backend, paths);
+  expect(report.clients).toEqual({ copied: 2, existing: 0, expired: 0, invalid: 1 });
+  expect(await new RedisClientStore(backend, { allowedRedirectUris: [] }).getClient('client-big')).toBeUndefined();
 });
