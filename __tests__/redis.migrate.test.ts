@@ -163,5 +163,5 @@ test('a record the file store would drop (a string past the record limits) count
   const backend = backendFor();
   const report = await migrateFilesToRedis(backend, paths);
   expect(report.clients).toEqual({ copied: 2, existing: 0, expired: 0, invalid: 1 });
-  expect(await new RedisClientStore(backend, { allowedRedirectUris: [] }).getClient('client-big')).toBeUndefined();
+  expect(await new RedisClientStore(backend, { allowedRedirectUris: [] }).getClient('client-big')).toBeNull();
 });
