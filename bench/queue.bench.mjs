@@ -293,7 +293,7 @@ async function coreWith(replaced, source) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ssm-bench-core-'));
   process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   const built = new URL('../dist/queue/', import.meta.url);
-  for (const name of ['tail-queue.js', 'tail-chain.js', 'tail-index.js', 'wait-hooks.js']) {
+  for (const name of ['tail-queue.js', 'tail-chain.js', 'tail-index.js', 'task-promise.js', 'wait-hooks.js']) {
     if (name !== replaced) fs.copyFileSync(new URL(name, built), path.join(dir, name));
   }
   fs.writeFileSync(path.join(dir, replaced), source);

@@ -1,7 +1,8 @@
 /**
  * The public queue: options, defaults and the layers around the core.
  * Read top-down: tail-queue.ts (the core: one tail per key) with tail-chain.ts
- * (a key's line) and tail-index.ts (its keys), wait-hooks.ts (the core's two
+ * (a key's line), tail-index.ts (its keys) and task-promise.ts (calling a task,
+ * following its promise), wait-hooks.ts (the core's two
  * hooks), wait-monitor.ts (warnings and wait metrics, the core's observer),
  * abort-exit.ts with abort-fanout.ts (leaving a wait), reentry-guard.ts
  * (detectReentry).

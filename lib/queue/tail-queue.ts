@@ -7,6 +7,7 @@
  * a run has to wait: the observer (warnings, metrics) and a per-run exit (abort).
  */
 import { newTailChain, type TailChain } from './tail-chain.js';
+import { invoke, ownOutcome, then } from './task-promise.js';
 import { TailIndex } from './tail-index.js';
 import type { WaitEnd, WaitExit, WaitObserver } from './wait-hooks.js';
 
@@ -133,36 +134,5 @@ export class TailQueue<K, S> {
   #uncount(chain: TailChain<K, S>): void {
     chain.depth -= 1;
     this.#pending -= 1;
-  }
-}
-
-/**
- * The built-in `then`: a task's native promise may carry a `then` of its own (an instrumentation
- * wrapper, say) that calls back twice, which would settle a run twice and release a busy key.
- */
-const builtinThen = Promise.prototype.then;
-const then = <T, R>(promise: Promise<T>, onValue: (value: T) => R, onError: (error: unknown) => R): Promise<R> =>
-  builtinThen.call(promise, onValue, onError) as Promise<R>;
-
-const passOn = <T>(value: T): T => value;
-const rethrow = (error: unknown): never => {
-  throw error;
-};
-
-/**
- * A waiting run's outcome follows its task's promise as the head's does, through the built-in
- * `then`: returned from a reaction as it is, a native promise with a `then` of its own would be
- * followed through that one (which may report another value, or never call back).
- */
-function ownOutcome<T>(promise: Promise<T>): Promise<T> {
-  return Object.hasOwn(promise, 'then') ? then(promise, passOn, rethrow) : promise;
-}
-
-/** Calls `task`, turning a synchronous throw into a rejection. */
-function invoke<T>(task: () => T | PromiseLike<T>): Promise<T> {
-  try {
-    return Promise.resolve(task());
-  } catch (error) {
-    return Promise.reject(error);
   }
 }
