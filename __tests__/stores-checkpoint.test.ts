@@ -82,26 +82,53 @@ afterEach(async () => {
   removeTempDir(dir);
 });
 
+/** A step that holds the whole-file write it meets until `release()`; `reached` resolves once it is held. */
+function holdingStep(): { step: Step; reached: Promise<void>; release: () => void } {
+  const reached: Deferred = deferred();
+  const gate: Deferred = deferred();
+  const step: Step = async () => {
+    reached.resolve();
+    await gate.promise;
+  };
+  return { step, reached: reached.promise, release: () => gate.resolve() };
+}
+
+/**
+ * A session store (400 sessions saved, then grown until its checkpoint starts) whose checkpoint
+ * is held while it writes its temp snapshot; `after` are the steps for the whole-file writes that
+ * follow. Resolves once the checkpoint is held there.
+ */
+async function storeHeldInCheckpoint(...after: Step[]): Promise<HeldCheckpoint> {
+  const steps: Step[] = [];
+  const stepped = await steppedService(steps);
+  service = stepped;
+  const logger = recordingStoreLogger();
+  const store = new PersistentSessionStore(stepped, file(), { ...BIG, logger });
+  const ids = Array.from({ length: 400 }, (_, index) => store.createSession(`user-${index}`).sessionId);
+  await store.flush();
+  const held = holdingStep();
+  let armed = false;
+  await growUntilCheckpoint(store, ids, () => {
+    if (armed) return;
+    armed = true;
+    steps.push(held.step, ...after);
+  });
+  await held.reached;
+  return { store, ids, logger, release: held.release, stepped };
+}
+
+interface HeldCheckpoint {
+  store: PersistentSessionStore;
+  ids: string[];
+  logger: ReturnType<typeof recordingStoreLogger>;
+  release: () => void;
+  /** The store's service (the one whose writes are stepped). */
+  stepped: EncryptionService;
+}
+
 describe('a checkpoint cut short loses nothing (FR-1.1, NFR-8)', () => {
   test('saves that land while the temp snapshot is written are carried, verbatim, into the new journal based on the new snapshot', async () => {
-    const steps: Step[] = [];
-    service = await steppedService(steps);
-    const logger = recordingStoreLogger();
-    const store = new PersistentSessionStore(service, file(), { ...BIG, logger });
-    const ids = Array.from({ length: 400 }, (_, index) => store.createSession(`user-${index}`).sessionId);
-    await store.flush();
-    const tempWriting: Deferred = deferred();
-    const gate: Deferred = deferred();
-    let armed = false;
-    await growUntilCheckpoint(store, ids, () => {
-      if (armed) return;
-      armed = true;
-      steps.push(async () => {
-        tempWriting.resolve();
-        await gate.promise;
-      });
-    });
-    await tempWriting.promise;
+    const { store, ids, logger, release, stepped } = await storeHeldInCheckpoint();
     const duringLines: string[] = [];
     const during: string[] = [];
     for (let save = 0; save < 3; save += 1) {
@@ -109,8 +136,8 @@ describe('a checkpoint cut short loses nothing (FR-1.1, NFR-8)', () => {
       await store.flush();
       duringLines.push(journalLines().at(-2)!);
     }
-    gate.resolve();
-    await settleBackgroundSaves(service);
+    release();
+    await settleBackgroundSaves(stepped);
     expect(logger.entries).toEqual([]);
     // The new journal: a header naming the new snapshot, then the three saves' lines as they were.
     expect(journalLines()).toEqual([expect.stringMatching(new RegExp(` ${snapshotIdOnDisk()}$`)), ...duringLines, '']);
@@ -130,8 +157,7 @@ describe('a checkpoint cut short loses nothing (FR-1.1, NFR-8)', () => {
     const issued: string[] = [];
     const needsCheckpoint = (): boolean =>
       fs.existsSync(`${tokensFile}.journal`) && fs.statSync(`${tokensFile}.journal`).size > Math.max(fs.statSync(tokensFile).size, CHECKPOINT_MIN_BYTES);
-    const tempWriting: Deferred = deferred();
-    const gate: Deferred = deferred();
+    const held = holdingStep();
     let armed = false;
     for (let round = 0; !needsCheckpoint(); round += 1) {
       if (round === 60) throw new Error('the journal never outgrew its snapshot');
@@ -139,17 +165,14 @@ describe('a checkpoint cut short loses nothing (FR-1.1, NFR-8)', () => {
       // Once the journal exists, the next whole-file write is the checkpoint's temp snapshot.
       if (fs.existsSync(`${tokensFile}.journal`) && !armed) {
         armed = true;
-        steps.push(async () => {
-          tempWriting.resolve();
-          await gate.promise;
-        });
+        steps.push(held.step);
       }
       await tokens.flush();
     }
-    await tempWriting.promise;
+    await held.reached;
     const pending = await tokens.generateToken({ clientId: 'c', userId: 'pending', scope: '' });
     expect(tokens.hasUnsavedChanges()).toBe(true);
-    gate.resolve();
+    held.release();
     await settleBackgroundSaves(service);
     expect(logger.entries).toEqual([]);
     expect(tokens.hasUnsavedChanges()).toBe(false);
@@ -160,35 +183,15 @@ describe('a checkpoint cut short loses nothing (FR-1.1, NFR-8)', () => {
   });
 
   test('the new journal not written after the snapshot rename: a restart replays the lines saved during the checkpoint onto the new snapshot', async () => {
-    const steps: Step[] = [];
-    service = await steppedService(steps);
-    const logger = recordingStoreLogger();
-    const store = new PersistentSessionStore(service, file(), { ...BIG, logger });
-    const ids = Array.from({ length: 400 }, (_, index) => store.createSession(`user-${index}`).sessionId);
-    await store.flush();
-    const tempWriting: Deferred = deferred();
-    const gate: Deferred = deferred();
-    let armed = false;
-    await growUntilCheckpoint(store, ids, () => {
-      if (armed) return;
-      armed = true;
-      // 1: the checkpoint's temp snapshot waits at the gate; 2: the new journal's write fails.
-      steps.push(
-        async () => {
-          tempWriting.resolve();
-          await gate.promise;
-        },
-        async () => {
-          throw fsError('EIO', 'chmod');
-        },
-      );
+    // The checkpoint's temp snapshot is held; then the new journal's write fails.
+    const { store, ids, logger, release, stepped } = await storeHeldInCheckpoint(async () => {
+      throw fsError('EIO', 'chmod');
     });
-    await tempWriting.promise;
     const oldSnapshot = snapshotIdOnDisk();
     const during = Array.from({ length: 5 }, (_, index) => store.createSession(`during-${index}`).sessionId);
     await store.flush();
-    gate.resolve();
-    await settleBackgroundSaves(service);
+    release();
+    await settleBackgroundSaves(stepped);
     expect(logger.entries).toEqual([
       { level: 'error', fields: expect.objectContaining({ code: 'EIO' }), message: expect.stringContaining('checkpoint of the store journal failed') },
     ]);
@@ -275,24 +278,7 @@ describe('a checkpoint cut short loses nothing (FR-1.1, NFR-8)', () => {
   });
 
   test('a journal replaced by another instance while the temp snapshot was written: the checkpoint gives up, removes its temp and logs nothing', async () => {
-    const steps: Step[] = [];
-    service = await steppedService(steps);
-    const logger = recordingStoreLogger();
-    const store = new PersistentSessionStore(service, file(), { ...BIG, logger });
-    const ids = Array.from({ length: 400 }, (_, index) => store.createSession(`user-${index}`).sessionId);
-    await store.flush();
-    const tempWriting: Deferred = deferred();
-    const gate: Deferred = deferred();
-    let armed = false;
-    await growUntilCheckpoint(store, ids, () => {
-      if (armed) return;
-      armed = true;
-      steps.push(async () => {
-        tempWriting.resolve();
-        await gate.promise;
-      });
-    });
-    await tempWriting.promise;
+    const { ids, logger, release, stepped } = await storeHeldInCheckpoint();
     // Another process folds the journal into a snapshot of its own and removes it.
     const other = new PersistentSessionStore(await createService(dir), file(), BIG);
     await other.loadFromStorage();
@@ -300,8 +286,8 @@ describe('a checkpoint cut short loses nothing (FR-1.1, NFR-8)', () => {
     await other.close();
     expect(fs.existsSync(journal())).toBe(false);
     const foldedSnapshot = snapshotIdOnDisk();
-    gate.resolve();
-    await settleBackgroundSaves(service);
+    release();
+    await settleBackgroundSaves(stepped);
     expect(logger.entries).toEqual([]);
     expect(snapshotIdOnDisk()).toBe(foldedSnapshot);
     expect(tempsLeft()).toEqual([]);
