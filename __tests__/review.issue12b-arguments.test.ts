@@ -25,9 +25,9 @@ async function callRun(call: () => Promise<unknown>): Promise<string> {
 }
 
 describe('review 12b: run argument checks (FR-1.1, NFR-4)', () => {
-  // DEFECT (review-12b #1): `options.signal` is read synchronously in run() (not an async
+  // Review finding (review-12b #1), fixed since: `options.signal` is read synchronously in run() (not an async
   // function): a throwing getter escapes run() as a synchronous throw instead of a rejection.
-  test.failing('FR-1.1: an options object whose signal getter throws makes run() reject, not throw', async () => {
+  test('FR-1.1: an options object whose signal getter throws makes run() reject, not throw', async () => {
     const queue = new SerialQueue<string>();
     let ran = false;
     const options = {
@@ -41,10 +41,10 @@ describe('review 12b: run argument checks (FR-1.1, NFR-4)', () => {
     expect(queue.size).toBe(0);
   });
 
-  // DEFECT (review-12b #1): isAbortSignal reads `aborted`, whose AbortSignal.prototype getter
+  // Review finding (review-12b #1), fixed since: isAbortSignal reads `aborted`, whose AbortSignal.prototype getter
   // brand-checks `this`: Object.create(AbortSignal.prototype) makes run() throw a TypeError
   // synchronously instead of rejecting with InvalidArgumentError.
-  test.failing('FR-1.1: a signal made by Object.create(AbortSignal.prototype) rejects with ERR_INVALID_ARGUMENT, not a synchronous throw', async () => {
+  test('FR-1.1: a signal made by Object.create(AbortSignal.prototype) rejects with ERR_INVALID_ARGUMENT, not a synchronous throw', async () => {
     const queue = new SerialQueue<string>();
     const bogus = Object.create(AbortSignal.prototype) as AbortSignal;
     const outcome = await callRun(() => queue.run('k', () => 1, { signal: bogus }));
@@ -52,11 +52,11 @@ describe('review 12b: run argument checks (FR-1.1, NFR-4)', () => {
     expect(queue.size).toBe(0);
   });
 
-  // DEFECT (review-12b #2): review-12 #4 again, for a value that passes the shape check. The
+  // Review finding (review-12b #2), fixed since: review-12 #4 again, for a value that passes the shape check. The
   // listener is added (inside the exit's Promise executor) only once the run waits; when
   // addEventListener throws, the executor turns it into the caller's rejection, but the run
   // keeps its place in line and its task runs later: the caller is told it failed, yet it ran.
-  test.failing('FR-1.1: on a busy key, a shape-valid signal whose addEventListener throws never runs the task the caller saw rejected', async () => {
+  test('FR-1.1: on a busy key, a shape-valid signal whose addEventListener throws never runs the task the caller saw rejected', async () => {
     const queue = new SerialQueue<string>();
     const gate = deferred();
     const head = queue.run('busy', () => gate.promise);
@@ -77,11 +77,11 @@ describe('review 12b: run argument checks (FR-1.1, NFR-4)', () => {
     expect(seen.startsWith('rejected') ? !ran : ran).toBe(true);
   });
 
-  // DEFECT (review-12b #3): the first waiter's gate is made before chain.tail is set, and the
+  // Review finding (review-12b #3), fixed since: the first waiter's gate is made before chain.tail is set, and the
   // exit's addEventListener runs in between. A signal whose addEventListener calls run() on the
   // same key (an instrumented polyfill) makes a second "first waiter": it overwrites chain.wake,
   // so the outer run's gate never opens: it never runs, never settles, and the key stays live.
-  test.failing('FR-1.1, NFR-3: a run made on the same key from inside the signal\'s addEventListener does not strand the outer run', async () => {
+  test('FR-1.1, NFR-3: a run made on the same key from inside the signal\'s addEventListener does not strand the outer run', async () => {
     const queue = new SerialQueue<string>();
     const gate = deferred();
     void queue.run('k', () => gate.promise);

@@ -46,20 +46,20 @@ describe('review 12b: native promises with a then that is not the built-in one (
     expect(Object.hasOwn(promise, 'then')).toBe(false);
   });
 
-  // DEFECT (review-12b #4): ownOutcome checks only Object.hasOwn(promise, 'then'); a native
+  // Review finding (review-12b #4), fixed since: ownOutcome checks only Object.hasOwn(promise, 'then'); a native
   // promise whose `then` comes from a swapped prototype is returned from the waiting run's
   // reaction and followed through that `then`. The head (built-in then) gets 'real', the
   // waiting run 'fake': the review-12 #2 defect, for a then that is not an own property.
-  test.failing('NFR-8: a waiting run gets the real value of a native promise whose prototype carries another then, as the head does', async () => {
+  test('NFR-8: a waiting run gets the real value of a native promise whose prototype carries another then, as the head does', async () => {
     const queue = new SerialQueue<string>();
     const head = queue.run('k', () => promiseWithPrototypeThen('fake'));
     const waiting = queue.run('k', () => promiseWithPrototypeThen('fake'));
     expect(await Promise.all([head, waiting])).toEqual(['real', 'real']);
   });
 
-  // DEFECT (review-12b #4): same cause; a prototype then that never calls back leaves the
+  // Review finding (review-12b #4), fixed since: same cause; a prototype then that never calls back leaves the
   // waiting run unsettled for ever, and every later run on the key waits behind it.
-  test.failing('NFR-3: a waiting run whose native promise has a prototype then that never calls back still settles and hands the key on', async () => {
+  test('NFR-3: a waiting run whose native promise has a prototype then that never calls back still settles and hands the key on', async () => {
     const queue = new SerialQueue<string>();
     const gate = deferred();
     void queue.run('k', () => gate.promise);
@@ -80,10 +80,10 @@ describe('review 12b: native promises with a then that is not the built-in one (
     ]);
   });
 
-  // DEFECT (review-12b #5): ReentryGuard.holding calls `result.then(release, release)` on the
+  // Review finding (review-12b #5), fixed since: ReentryGuard.holding calls `result.then(release, release)` on the
   // task's promise: that is the promise's own then. When it throws, the wrapper throws after
   // the task ran, so a task that succeeded rejects its caller with the then's error.
-  test.failing('FR-1.1: with detectReentry, a task promise whose own then throws still gives its caller the real value (head and waiting run)', async () => {
+  test('FR-1.1: with detectReentry, a task promise whose own then throws still gives its caller the real value (head and waiting run)', async () => {
     const queue = new SerialQueue<string>({ detectReentry: true });
     const settled = await Promise.allSettled([queue.run('k', () => promiseWithOwnThen('throws')), queue.run('k', () => promiseWithOwnThen('throws'))]);
     expect(settled).toEqual([
@@ -92,10 +92,10 @@ describe('review 12b: native promises with a then that is not the built-in one (
     ]);
   });
 
-  // DEFECT (review-12b #5): same cause; an own then that never calls back never releases the
+  // Review finding (review-12b #5), fixed since: same cause; an own then that never calls back never releases the
   // holder, so once the task is done, a run on the key from work the task scheduled (its async
   // context) is refused with ERR_LOCK_REENTRY although nothing holds the key.
-  test.failing('FR-1.1: with detectReentry, a run from work a finished task scheduled is not refused when the task promise\'s own then never calls back', async () => {
+  test('FR-1.1: with detectReentry, a run from work a finished task scheduled is not refused when the task promise\'s own then never calls back', async () => {
     const queue = new SerialQueue<string>({ detectReentry: true });
     const later = deferred<Promise<string>>();
     expect(

@@ -58,11 +58,11 @@ describe('review 12b: the depth warning when the slow-wait debug line runs on th
     expect(lines[0]).toEqual({ level: 'debug', depth: undefined, keyDepth: 1 });
   });
 
-  // DEFECT (review-12b #6): in #wait's reaction the wait ends (`wait!.end(true)`, which gives the
+  // Review finding (review-12b #6), fixed since: in #wait's reaction the wait ends (`wait!.end(true)`, which gives the
   // slow-wait debug line) before `chain.isRunning = true`. A run the logger makes on the key then
   // finds depth 2 with isRunning false and counts the starting run as waiting: "2 tasks are
   // waiting (threshold 1)" while one waits.
-  test.failing('FR-1.4: a run made by the slow-wait debug line counts only itself as waiting (no warning at threshold 1)', async () => {
+  test('FR-1.4: a run made by the slow-wait debug line counts only itself as waiting (no warning at threshold 1)', async () => {
     const lines = await scenario(1);
     expect(lines.filter((line) => line.level === 'warn')).toEqual([]);
   });

@@ -16,7 +16,7 @@ test('leave() after the task started returns false: the task runs on, its value 
   let leave: (() => boolean) | undefined;
   const exit: WaitExit = (outcome, leaveFn) => {
     leave = leaveFn;
-    return outcome as Promise<never>;
+    return { caller: outcome as Promise<never>, placed: () => undefined };
   };
   const gate = deferred<string>();
   const waiting = core.run('k', () => gate.promise, exit);
@@ -47,7 +47,7 @@ test('leave() before the turn returns true once, then false', async () => {
     },
     (outcome, leaveFn) => {
       leave = leaveFn;
-      return outcome as Promise<never>;
+      return { caller: outcome as Promise<never>, placed: () => undefined };
     },
   );
   expect(leave!()).toBe(true);
@@ -58,4 +58,31 @@ test('leave() before the turn returns true once, then false', async () => {
   expect(started).toBe(false);
   expect(core.size).toBe(0);
   expect(core.pending).toBe(0);
+});
+
+test('placed() comes once the run holds its place: a run made there queues behind it, and the observer has been told (FR-1.2)', async () => {
+  const told: string[] = [];
+  const core = new TailQueue<string, unknown>({ waitBegan: () => (told.push('waitBegan'), { end: () => undefined }) });
+  const head = deferred();
+  const order: string[] = [];
+  void core.run('k', () => head.promise);
+  let inner: Promise<unknown> | undefined;
+  const outer = core.run(
+    'k',
+    () => void order.push('outer'),
+    (outcome) => ({
+      caller: outcome as Promise<never>,
+      placed: () => {
+        told.push('placed');
+        inner = core.run('k', () => void order.push('inner'));
+      },
+    }),
+  );
+  expect(told).toEqual(['waitBegan', 'placed', 'waitBegan']);
+  expect(core.depth('k')).toBe(3);
+  head.resolve();
+  await Promise.all([outer, inner]);
+  expect(order).toEqual(['outer', 'inner']);
+  await drain();
+  expect(core.size).toBe(0);
 });

@@ -26,16 +26,30 @@ export function runAbortable<K, T>(
     return task();
   };
   return core.run(key, start, <R>(outcome: Promise<R | undefined>, leave: () => boolean) => {
-    return new Promise<R>((resolve, reject) => {
-      const caller = forward(outcome, { resolve, reject });
-      onAbort = (): void => {
-        if (!leave()) return;
-        // leave() is true once, and only this listener drops the holder: it is still there.
-        caller.settle!.reject(signal.reason);
-        caller.settle = undefined;
-      };
-      fanout.add(signal, onAbort);
-    });
+    let settle!: Settle<R>;
+    const caller = new Promise<R>((resolve, reject) => (settle = { resolve, reject }));
+    const holder = forward(outcome, settle);
+    const leaveWith = (reason: unknown): void => {
+      if (!leave()) return;
+      // leave() is true once, and only here is the holder dropped: it is still there.
+      holder.settle!.reject(reason);
+      holder.settle = undefined;
+    };
+    onAbort = () => leaveWith(signal.reason);
+    return {
+      caller,
+      // Once the run holds its place: the signal's own code may run, and may make runs on this key.
+      placed: () => {
+        try {
+          // Aborted since run() was called (by the observer's logger, say): there is no event to wait for.
+          if (signal.aborted) onAbort();
+          else fanout.add(signal, onAbort);
+        } catch (error) {
+          // A signal that cannot be listened to: the run leaves, so a caller told "failed" never has its task run.
+          leaveWith(error);
+        }
+      },
+    };
   });
 }
 

@@ -23,8 +23,9 @@ export class AbortFanout {
         for (const handler of handlers) handler();
       };
       subscription = { handlers, listener };
-      this.#subscriptions.set(signal, subscription);
+      // Kept only once the listener is added: a signal that refuses it keeps nothing here.
       signal.addEventListener('abort', listener, { once: true });
+      this.#subscriptions.set(signal, subscription);
     }
     subscription.handlers.add(onAbort);
   }

@@ -5,6 +5,7 @@
  * SerialQueue, used only with `detectReentry: true`.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { then } from './task-promise.js';
 
 /** One running task, as seen by re-entry detection. */
 interface Holder {
@@ -61,7 +62,8 @@ export class ReentryGuard {
       const release = (): void => {
         holder.isRunning = false;
       };
-      result.then(release, release);
+      // The built-in then: the task's promise may carry a `then` of its own (see task-promise.ts).
+      then(result, release, release);
       return result;
     };
   }

@@ -99,11 +99,13 @@ export class SerialQueue<K = string> {
    * rejects with InvalidArgumentError (`ERR_INVALID_ARGUMENT`) and nothing runs.
    */
   run<T>(key: K, task: () => T | PromiseLike<T>, options?: RunOptions): Promise<T> {
-    // Checked before the run takes a place in line: a refused run must never run later.
-    if (typeof task !== 'function') return Promise.reject(new InvalidArgumentError('task', 'a function', task));
-    const signal = options?.signal;
-    if (signal !== undefined && !isAbortSignal(signal)) return Promise.reject(new InvalidArgumentError('options.signal', 'an AbortSignal', signal));
-    if (signal?.aborted === true) return Promise.reject(signal.reason);
+    let signal: AbortSignal | undefined;
+    try {
+      signal = checkedSignal(task, options);
+      if (signal?.aborted === true) return Promise.reject(signal.reason);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     let job = task;
     if (this.#reentry !== undefined) {
       if (this.#reentry.isHeld(this, key)) return Promise.reject(new LockReentryError(key));
@@ -145,9 +147,26 @@ export class SerialQueue<K = string> {
   }
 }
 
+/**
+ * The run's signal, once `task` and it are checked: before the run takes a place in line, so that a
+ * refused run never runs later. Throws what `run` rejects with (InvalidArgumentError, or what a
+ * getter of `options` threw): `run` never throws.
+ */
+function checkedSignal(task: unknown, options: RunOptions | undefined): AbortSignal | undefined {
+  if (typeof task !== 'function') throw new InvalidArgumentError('task', 'a function', task);
+  const signal = options?.signal;
+  if (signal !== undefined && !isAbortSignal(signal)) throw new InvalidArgumentError('options.signal', 'an AbortSignal', signal);
+  return signal;
+}
+
 /** An AbortSignal by its shape, so a signal from another realm or a polyfill is one too. */
 function isAbortSignal(value: unknown): value is AbortSignal {
   if (typeof value !== 'object' || value === null) return false;
   const signal = value as Partial<AbortSignal>;
-  return typeof signal.aborted === 'boolean' && typeof signal.addEventListener === 'function' && typeof signal.removeEventListener === 'function';
+  try {
+    return typeof signal.aborted === 'boolean' && typeof signal.addEventListener === 'function' && typeof signal.removeEventListener === 'function';
+  } catch {
+    // A getter that throws (AbortSignal.prototype's own, on an object that is not a signal).
+    return false;
+  }
 }

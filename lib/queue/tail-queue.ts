@@ -85,13 +85,14 @@ export class TailQueue<K, S> {
       if (turn === 'left') return undefined;
       // Stryker disable next-line StringLiteral: equivalent, any value but 'waiting' and 'left' acts the same.
       turn = 'started';
+      // Running before the observer hears of the start: a run its logger makes on this key is not waiting behind one.
+      chain.isRunning = true;
       // Told of this wait synchronously in #wait, long before any turn can come.
       wait!.end(true);
-      chain.isRunning = true;
       return ownOutcome(invoke(job!));
     });
     // The caller's promise (or the exit's) is derived before the tail: it settles before the key is handed on.
-    const result = exit === undefined ? (outcome.then() as Promise<T>) : exit(outcome, () => {
+    const hold = exit?.(outcome, () => {
       if (turn !== 'waiting') return false;
       turn = 'left';
       job = undefined;
@@ -102,6 +103,7 @@ export class TailQueue<K, S> {
       this.#settle(key, chain, false);
       return true;
     });
+    const result = hold === undefined ? (outcome.then() as Promise<T>) : hold.caller;
     // The tail swallows the outcome (the caller still gets it), so a failure never poisons the chain.
     const finish = (): void => {
       // Only a run that started ran: a link of a run that left may settle after the key has a new head.
@@ -112,6 +114,8 @@ export class TailQueue<K, S> {
     // Told once the run holds its place: a run the observer makes (a logger on this key) queues behind it.
     wait = this.#observer.waitBegan(key, chain);
     if ((turn as Turn) === 'left') wait.end(false);
+    // The exit's user code runs last: a run it makes on this key queues behind this one.
+    hold?.placed();
     return result;
   }
 

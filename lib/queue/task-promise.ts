@@ -23,7 +23,8 @@ const rethrow = (error: unknown): never => {
  * followed through that one (which may report another value, or never call back).
  */
 export function ownOutcome<T>(promise: Promise<T>): Promise<T> {
-  return Object.hasOwn(promise, 'then') ? then(promise, passOn, rethrow) : promise;
+  // Its own `then`, or a prototype swapped for one with another `then`.
+  return Object.getPrototypeOf(promise) !== Promise.prototype || Object.hasOwn(promise, 'then') ? then(promise, passOn, rethrow) : promise;
 }
 
 /** Calls `task`, turning a synchronous throw into a rejection. */

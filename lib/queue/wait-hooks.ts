@@ -22,5 +22,15 @@ export interface WaitObserver<K, S> {
   waitBegan(key: K, line: WaitingLine<S>): WaitEnd;
 }
 
-/** Lets a waiting run leave (abort): `leave()` is false once its turn has come. Returns what the caller gets. */
-export type WaitExit = <T>(outcome: Promise<T | undefined>, leave: () => boolean) => Promise<T>;
+/**
+ * Lets a waiting run leave (abort): `leave()` is false once its turn has come. Called before the
+ * run's link is in the chain, so that the caller's reaction on `outcome` comes first; it must not
+ * run user code there. What it returns: the caller's promise, and `placed`, called once the run
+ * holds its place (link set, observer told), where user code may run (a signal's listener).
+ */
+export type WaitExit = <T>(outcome: Promise<T | undefined>, leave: () => boolean) => ExitHold<T>;
+
+export interface ExitHold<T> {
+  readonly caller: Promise<T>;
+  placed(): void;
+}
