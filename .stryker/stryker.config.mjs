@@ -38,7 +38,7 @@ const SCOPES = {
   queue: {
     mutate: ['lib/queue/*.ts'],
     // In-memory suites only: the model test (reliability.queue-model) and serial-queue.scale take seconds per mutant.
-    tests: ['serial-queue.{abort,context,core,edges,episodes,head,idle,index,metrics,ordering,review,warnings}', 'review.issue12-{aborts,hostile,waits}', 'review.issue12b-{arguments,thenables,warnings}', 'options'],
+    tests: ['serial-queue.{abort,context,core,edges,episodes,head,idle,index,metrics,ordering,review,running,warnings}', 'review.issue12-{aborts,hostile,waits}', 'review.issue12b-{arguments,thenables,warnings}', 'options'],
   },
   // Every FileLocks mutant re-runs suites that fsync real files (one has 1,000 saves): a scope of its own.
   locks: {

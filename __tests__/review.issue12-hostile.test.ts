@@ -109,6 +109,22 @@ describe('review of issue 12: hostile tasks (FR-1.1, NFR-8)', () => {
     gate.resolve();
     expect(await waiting).toBe('real');
   });
+
+  test('NFR-8: a waiting run whose task returns a rejected native promise with its own then gets the real rejection, as the head does', async () => {
+    const queue = new SerialQueue<string>();
+    const rejectedWithOwnThen = (): Promise<string> => {
+      const promise = Promise.reject(new Error('real failure'));
+      // Reports a value instead: followed through this one, the run would fulfil.
+      Object.defineProperty(promise, 'then', { value: (onValue?: (value: string) => unknown) => onValue?.('fake') });
+      return promise;
+    };
+    await expect(queue.run('k', rejectedWithOwnThen)).rejects.toThrow('real failure');
+    const gate = deferred();
+    void queue.run('k', () => gate.promise);
+    const waiting = queue.run('k', rejectedWithOwnThen);
+    gate.resolve();
+    await expect(waiting).rejects.toThrow('real failure');
+  });
 });
 
 describe('review of issue 12: hostile run options (FR-1.1)', () => {

@@ -73,8 +73,8 @@ describe('review 12b: run argument checks (FR-1.1, NFR-4)', () => {
     const seen = await outcome;
     await queue.onIdle();
     await drain();
-    // Either outcome is consistent: refused and not run, or accepted and run. Not both.
-    expect(seen.startsWith('rejected') ? !ran : ran).toBe(true);
+    // The run left when the listener could not be added: rejected with that error, never run.
+    expect({ seen, ran }).toEqual({ seen: 'rejected: ERR_INVALID_THIS', ran: false });
   });
 
   // Review finding (review-12b #3), fixed since: the first waiter's gate is made before chain.tail is set, and the
@@ -158,5 +158,37 @@ describe('review 12b: run argument checks (FR-1.1, NFR-4)', () => {
       expect(error.message).not.toContain('SECRET');
       expect(error.stack ?? '').not.toContain('SECRET');
     }
+  });
+});
+
+describe('run argument checks: a signal needs all of its shape (FR-1.1, NFR-4)', () => {
+  const listen = (): void => undefined;
+  test.each([
+    ['no removeEventListener', { aborted: false, addEventListener: listen }],
+    ['no addEventListener', { aborted: false, removeEventListener: listen }],
+    ['no boolean aborted', { aborted: 'no', addEventListener: listen, removeEventListener: listen }],
+    ['null', null],
+    ['a number', 7],
+  ])('%s: refused with InvalidArgumentError naming options.signal, and the task never runs', async (_name, signal) => {
+    const queue = new SerialQueue<string>();
+    let ran = false;
+    const outcome = queue.run('k', () => (ran = true), { signal: signal as unknown as AbortSignal });
+    await expect(outcome).rejects.toMatchObject({
+      name: 'InvalidArgumentError',
+      code: 'ERR_INVALID_ARGUMENT',
+      argument: 'options.signal',
+      message: expect.stringMatching(/^options\.signal must be an AbortSignal; got /),
+    });
+    expect(ran).toBe(false);
+    expect(queue.size).toBe(0);
+  });
+
+  test('a task that is not a function is refused naming task', async () => {
+    const queue = new SerialQueue<string>();
+    await expect(queue.run('k', 'not a task' as unknown as () => void)).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARGUMENT',
+      argument: 'task',
+      message: 'task must be a function; got a string of 10 characters',
+    });
   });
 });

@@ -98,6 +98,27 @@ describe('SerialQueue re-entry with detectReentry (NFR-7)', () => {
   });
 });
 
+describe('one re-entry store per process (NFR-3, NFR-7)', () => {
+  test('every copy of the module uses the one store registered on the global object, so copies never add a store each', async () => {
+    const registered = Symbol.for('session-store-mutex.reentry-holders');
+    const copies: (typeof SerialQueue)[] = [];
+    for (let copy = 0; copy < 2; copy += 1) {
+      jest.isolateModules(() => {
+        copies.push((jest.requireActual('../lib/index.js') as { SerialQueue: typeof SerialQueue }).SerialQueue);
+      });
+    }
+    expect(copies[0]).not.toBe(copies[1]);
+    const stores: unknown[] = [];
+    for (const Queue of copies) {
+      const queue = new Queue({ detectReentry: true });
+      await queue.run('k', () => undefined);
+      stores.push((globalThis as Record<symbol, unknown>)[registered]);
+    }
+    expect(stores[0]).toBeInstanceOf(AsyncLocalStorage);
+    expect(stores[1]).toBe(stores[0]);
+  });
+});
+
 describe('SerialQueue re-entry without detectReentry (NFR-7)', () => {
   test('a same-key call from inside a task is not rejected; it queues behind the task', async () => {
     const queue = new SerialQueue();

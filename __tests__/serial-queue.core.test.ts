@@ -86,3 +86,26 @@ test('placed() comes once the run holds its place: a run made there queues behin
   await drain();
   expect(core.size).toBe(0);
 });
+
+test('an exit that calls leave() inside its own call: the run leaves before the observer is told, whose wait then ends at once, unstarted', async () => {
+  const ends: boolean[] = [];
+  const core = new TailQueue<string, unknown>({ waitBegan: () => ({ end: (hasStarted) => void ends.push(hasStarted) }) });
+  const head = deferred();
+  void core.run('k', () => head.promise);
+  let left: boolean | undefined;
+  let ran = false;
+  void core.run(
+    'k',
+    () => {
+      ran = true;
+    },
+    (outcome, leave) => {
+      left = leave();
+      return { caller: outcome as Promise<never>, placed: () => undefined };
+    },
+  );
+  expect({ left, ends, depth: core.depth('k'), pending: core.pending }).toEqual({ left: true, ends: [false], depth: 1, pending: 1 });
+  head.resolve();
+  await drain();
+  expect({ ran, ends, size: core.size, pending: core.pending }).toEqual({ ran: false, ends: [false], size: 0, pending: 0 });
+});

@@ -161,12 +161,12 @@ function checkedSignal(task: unknown, options: RunOptions | undefined): AbortSig
 
 /** An AbortSignal by its shape, so a signal from another realm or a polyfill is one too. */
 function isAbortSignal(value: unknown): value is AbortSignal {
-  if (typeof value !== 'object' || value === null) return false;
   const signal = value as Partial<AbortSignal>;
   try {
     return typeof signal.aborted === 'boolean' && typeof signal.addEventListener === 'function' && typeof signal.removeEventListener === 'function';
+    // Stryker disable next-line BlockStatement: equivalent, an empty catch returns undefined, as falsy as false.
   } catch {
-    // A getter that throws (AbortSignal.prototype's own, on an object that is not a signal).
+    // null, or a getter that throws (AbortSignal.prototype's own, on an object that is not a signal).
     return false;
   }
 }

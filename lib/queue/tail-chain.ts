@@ -47,6 +47,7 @@ export function newTailChain<K, S>(key: K, settleHead: (chain: TailChain<K, S>) 
     wake: undefined,
     tail: undefined,
     depth: 0,
+    // Stryker disable next-line BooleanLiteral: equivalent, #start sets it before anything reads it.
     isRunning: false,
     watch: undefined,
     isIdle: false,
