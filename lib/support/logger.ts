@@ -28,7 +28,8 @@ export function createDebugLine(): (fields: Record<string, unknown>, message: st
   let debugLine: DebugLogger | undefined;
   return (fields, message) => {
     debugLine ??= debuglog(DEBUG_SECTION);
-    debugLine('%s %s', message, fieldsText(fields));
+    // The fields are rendered only for a line that is shown.
+    if (debugLine.enabled) debugLine('%s %s', message, fieldsText(fields));
   };
 }
 
