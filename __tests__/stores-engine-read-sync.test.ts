@@ -216,4 +216,23 @@ describe('one instance\'s view of its file (FR-3.3, issue 9 item 3)', () => {
     // What a save reads to choose between a whole-file write and a journal.
     expect([sync.snapshotSize, sync.snapshotId]).toEqual([fs.statSync(file()).size, id]);
   });
+
+  test('a snapshot replaced by another writer with an old modification time is read whole, not taken as unchanged (its stamp differs)', () => {
+    const id = writeSnapshot([{ id: 'a', v: 1 }]);
+    writeJournal(id, [put({ id: 'b', v: 1 })]);
+    const longAgo = Date.now() / 1000 - 120;
+    fs.utimesSync(file(), longAgo, longAgo);
+    const { sync, records } = loaded();
+    expect(ids(records)).toEqual({ a: 1, b: 1 });
+    // Another writer (a restored backup, an old server) renames a snapshot of its own over the file,
+    // older than the doubt window, and leaves the journal alone.
+    const theirs = `${file()}.theirs`;
+    fs.writeFileSync(theirs, codec.sealPayload(serializeSnapshot('sessions', [{ id: 'a', v: 2 }, { id: 'c', v: 2 }])));
+    fs.utimesSync(theirs, longAgo - 60, longAgo - 60);
+    fs.renameSync(theirs, file());
+    expect(sync.isCurrent()).toBe(false);
+    expect(sync.catchUp(codecOf, true).kind).toBe('reload');
+    // The journal continued the old snapshot: it does not apply to theirs.
+    expect(ids(records)).toEqual({ a: 2, c: 2 });
+  });
 });
