@@ -32,7 +32,7 @@ export interface TailChain<K, S> extends WaitingLine<S>, IndexSlot {
  * threw that code away once the queue was collected (a "weak objects"
  * deoptimisation, 152 of them over 25 fresh queues in `node --trace-deopt`,
  * none with a plain object): a process that makes queues over time (tests,
- * the bench's fresh queue per round) ran that path 1.2-1.35x as long
+ * the bench's fresh queue per round) ran that path 1.2-1.5x as long
  * (bench/queue.bench.mjs, row "queue core, chain as a class"). One long-lived
  * queue measured the same either way (a harness that reused one queue for
  * every round, 2026-11-30). Every field is written here, in one order, so all
