@@ -16,7 +16,7 @@ import { SPEC, catchUpKind, change, engineFiles, save, type Rec } from './helper
 import { createService, deferred, makeTempDir, recordingStoreLogger, removeTempDir } from './helpers/store-harness.js';
 
 let dir: string;
-const { file, journal, engineOn, serviceLosingJournal, reloaded, journalLines, snapshotIdOnDisk, tempsLeft } = engineFiles(() => dir);
+const { file, journal, engineOn, engineWithJournal, serviceLosingJournal, reloaded, journalLines, snapshotIdOnDisk, tempsLeft } = engineFiles(() => dir);
 
 beforeEach(() => {
   dir = makeTempDir();
@@ -82,11 +82,7 @@ describe('checkpoints (FR-1.1, invariant 6 of DESIGN section 7)', () => {
 
   // Counted in /proc (Linux, where CI runs); elsewhere skipped.
   (fs.existsSync('/proc/self/fd') ? test : test.skip)('NFR-3: a checkpoint leaves no file descriptor open', async () => {
-    const engine = engineOn(await createService(dir));
-    change(engine, 'base', 'b'.repeat(70_000));
-    await save(engine);
-    change(engine, 'in-journal', 'j');
-    await save(engine);
+    const engine = await engineWithJournal(await createService(dir));
     const openDescriptors = (): number => fs.readdirSync('/proc/self/fd').length;
     const before = openDescriptors();
     expect(await checkpoint(engine, 'sessions')).toBe(true);
@@ -94,11 +90,7 @@ describe('checkpoints (FR-1.1, invariant 6 of DESIGN section 7)', () => {
   });
 
   test('a change pending when a checkpoint starts is written first: the new snapshot holds it and the new journal is empty', async () => {
-    const engine = engineOn(await createService(dir));
-    change(engine, 'base', 'b'.repeat(70_000));
-    await save(engine);
-    change(engine, 'in-journal', 'j');
-    await save(engine);
+    const engine = await engineWithJournal(await createService(dir));
     change(engine, 'pending', 'p');
     expect(await checkpoint(engine, 'sessions')).toBe(true);
     expect(engine.hasUnsavedChanges).toBe(false);
@@ -109,11 +101,7 @@ describe('checkpoints (FR-1.1, invariant 6 of DESIGN section 7)', () => {
 
   test('a new journal gone right after the checkpoint published it: the engine knows it has none, and its next save starts one', async () => {
     const { service, lose } = await serviceLosingJournal();
-    const engine = engineOn(service);
-    change(engine, 'base', 'b'.repeat(70_000));
-    await save(engine);
-    change(engine, 'in-journal', 'j');
-    await save(engine);
+    const engine = await engineWithJournal(service);
     lose.journal = true;
     expect(await checkpoint(engine, 'sessions')).toBe(true);
     lose.journal = false;
@@ -138,11 +126,7 @@ describe('checkpoints (FR-1.1, invariant 6 of DESIGN section 7)', () => {
   });
 
   test('after a checkpoint the engine knows the new snapshot and journal: it is current, and another writer\'s next line is read as a tail', async () => {
-    const engine = engineOn(await createService(dir));
-    change(engine, 'base', 'b'.repeat(70_000));
-    await save(engine);
-    change(engine, 'in-journal', 'j');
-    await save(engine);
+    const engine = await engineWithJournal(await createService(dir));
     expect(await checkpoint(engine, 'sessions')).toBe(true);
     const id = snapshotIdOnDisk();
     expect(engine.sync.snapshotId).toBe(id);
@@ -178,11 +162,7 @@ describe('a checkpoint publishes only onto the journal it read, under a lock it 
         },
       },
     });
-    const engine = engineOn(service);
-    change(engine, 'base', 'b'.repeat(70_000));
-    await save(engine);
-    change(engine, 'in-journal', 'j');
-    await save(engine);
+    const engine = await engineWithJournal(service);
     return {
       engine,
       service,
@@ -276,11 +256,7 @@ describe('a checkpoint publishes only onto the journal it read, under a lock it 
         },
       },
     });
-    const engine = engineOn(service);
-    change(engine, 'base', 'b'.repeat(70_000));
-    await save(engine);
-    change(engine, 'in-journal', 'j');
-    await save(engine);
+    const engine = await engineWithJournal(service);
     const snapshotBefore = fs.readFileSync(file());
     takeOver = true;
     await expect(checkpoint(engine, 'sessions')).rejects.toMatchObject({ code: 'ERR_LOCK_COMPROMISED' });

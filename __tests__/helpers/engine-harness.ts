@@ -45,6 +45,18 @@ export function engineFiles(dir: () => string) {
     journal,
     /** An engine on the file with its own record map. */
     engineOn,
+    /**
+     * An engine whose file holds a snapshot past the 64 KiB journal threshold (`base`, 70,000
+     * characters) and a journal of one line (`in-journal`): ready for a checkpoint.
+     */
+    engineWithJournal: async (service: EncryptionService, logger = recordingStoreLogger()): Promise<StoreEngine<Rec>> => {
+      const engine = engineOn(service, logger);
+      change(engine, 'base', 'b'.repeat(70_000));
+      await save(engine);
+      change(engine, 'in-journal', 'j');
+      await save(engine);
+      return engine;
+    },
     /** The records a fresh engine on a fresh service (a restart) loads, as id -> pad length. */
     reloaded: async (): Promise<Record<string, number>> => {
       const engine = engineOn(await createService(dir()));
