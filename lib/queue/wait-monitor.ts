@@ -78,9 +78,9 @@ class Waiter implements WaitEnd {
 
 /** The core's observer; its per-key state (a WaitList) lives in the line's `watch` slot, one per episode. */
 export class WaitMonitor<K> implements WaitObserver<K, WaitList> {
-  readonly #thresholds: WaitThresholds;
-  // Read on every wait: kept in fields of their own, one load each.
+  // Each threshold in a field of its own: read on every wait, one load each.
   readonly #depthWarningThreshold: number;
+  readonly #waitWarningMs: number;
   readonly #slowWaitMs: number;
   readonly #logger: QueueLogger;
   totalWaitTimeMs = 0;
@@ -89,8 +89,8 @@ export class WaitMonitor<K> implements WaitObserver<K, WaitList> {
   waitWarnings = 0;
 
   constructor(thresholds: WaitThresholds, logger: QueueLogger) {
-    this.#thresholds = thresholds;
     this.#depthWarningThreshold = thresholds.depthWarningThreshold;
+    this.#waitWarningMs = thresholds.waitWarningMs;
     this.#slowWaitMs = thresholds.slowWaitMs;
     this.#logger = logger;
   }
@@ -126,7 +126,7 @@ export class WaitMonitor<K> implements WaitObserver<K, WaitList> {
   #armWaitTimer(key: K, line: WaitingLine<WaitList>, waits: WaitList): void {
     const oldest = waits.oldestWaiter();
     if (oldest === undefined) return;
-    const { waitWarningMs } = this.#thresholds;
+    const waitWarningMs = this.#waitWarningMs;
     // Infinity arms nothing; a delay past the timer limit fires early and re-arms below.
     const delay = timerDelay(oldest.enqueuedAt + waitWarningMs - now());
     if (delay === undefined) return;
